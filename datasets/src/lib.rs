@@ -1,0 +1,1 @@
+//! Dataset sources and partitioners (being written).

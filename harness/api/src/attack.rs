@@ -1,0 +1,69 @@
+//! The attack plugin kind: what malicious hospitals do to their data or their update.
+
+use crate::{ClientUpdate, ImageSet, ModelSpec, PluginError};
+
+/// Which information an attack uses (its threat model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttackKnowledge {
+    /// Only the attacker's own data and update.
+    Own,
+    /// The benign updates of the round as well (omniscient attacks such as LIE, IPM, min-max).
+    Omniscient,
+}
+
+impl AttackKnowledge {
+    /// The value written to result rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Own => "own",
+            Self::Omniscient => "omniscient",
+        }
+    }
+}
+
+/// What a malicious hospital knows when it attacks.
+#[derive(Debug, Clone, Copy)]
+pub struct AttackCtx<'a> {
+    /// The federated round, from 1.
+    pub round: usize,
+    /// The attacking hospital.
+    pub hospital: usize,
+    /// Number of hospitals.
+    pub hospitals: usize,
+    /// Number of malicious hospitals.
+    pub malicious: usize,
+    /// The round's global model.
+    pub global: &'a [f32],
+    /// The architecture.
+    pub spec: ModelSpec,
+    /// Number of classes.
+    pub classes: usize,
+    /// This attack call's derived seed.
+    pub seed: u64,
+    /// The round's benign updates when the attack is [`AttackKnowledge::Omniscient`], else empty.
+    pub benign: &'a [ClientUpdate],
+}
+
+/// A poisoning attack.
+///
+/// Both hooks default to doing nothing: a data-poisoning attack overrides
+/// [`Attack::poison_data`], a model-poisoning attack [`Attack::poison_update`].
+/// Contract: the result depends only on the inputs and `ctx.seed`.
+pub trait Attack: Send + Sync {
+    /// The information the attack uses.
+    fn knowledge(&self) -> AttackKnowledge;
+
+    /// Alters the attacker's local training data before it trains (called every round it acts).
+    fn poison_data(&self, _ctx: &AttackCtx<'_>, _data: &mut ImageSet) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    /// Alters the attacker's trained update before it is submitted.
+    fn poison_update(
+        &self,
+        _ctx: &AttackCtx<'_>,
+        _update: &mut ClientUpdate,
+    ) -> Result<(), PluginError> {
+        Ok(())
+    }
+}

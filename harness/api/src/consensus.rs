@@ -1,0 +1,105 @@
+//! The consensus plugin kind: ordering each round's ledger transactions.
+
+use crate::{CostRecord, PluginError};
+
+/// What a round records on the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TxKind {
+    /// A hospital's commitment to its submitted model (blake2b of the flat weights).
+    ModelCommitment,
+    /// A validator's verdict on a model.
+    Verdict,
+    /// Which models were aggregated, with which weights.
+    Aggregation,
+    /// The hash of the new global model.
+    GlobalModel,
+}
+
+impl TxKind {
+    /// Kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ModelCommitment => "model-commitment",
+            Self::Verdict => "verdict",
+            Self::Aggregation => "aggregation",
+            Self::GlobalModel => "global-model",
+        }
+    }
+}
+
+/// One ledger transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// What it records.
+    pub kind: TxKind,
+    /// The federated round.
+    pub round: u32,
+    /// The hospital or validator that issued it.
+    pub author: u32,
+    /// The encoded content (hashes, verdict bytes).
+    pub payload: Vec<u8>,
+}
+
+/// The faults a consensus protocol tolerates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultModel {
+    /// No replication: nothing is tolerated (and nothing is agreed).
+    Trusted,
+    /// Up to `max_faulty` crashed nodes.
+    Crash {
+        /// Tolerated crashes.
+        max_faulty: usize,
+    },
+    /// Up to `max_faulty` arbitrary (Byzantine) nodes.
+    Byzantine {
+        /// Tolerated Byzantine nodes.
+        max_faulty: usize,
+    },
+}
+
+/// Per-call context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsensusCtx {
+    /// The federated round, from 1.
+    pub round: usize,
+    /// Number of validator nodes.
+    pub validators: usize,
+    /// This call's derived seed (network delays, faults).
+    pub seed: u64,
+}
+
+/// What committing one round's transactions cost and gave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitReport {
+    /// True when the transactions are final.
+    pub finalized: bool,
+    /// Simulated time from proposal to finality, in microseconds.
+    pub latency_us: u64,
+    /// Messages and bytes exchanged.
+    pub cost: CostRecord,
+    /// View changes during the commit.
+    pub view_changes: u64,
+    /// Forks observed.
+    pub forks: u64,
+}
+
+/// A consensus protocol agreeing on each round's block of transactions.
+///
+/// Contract: `commit` runs the protocol to completion on its own simulated network (no wall
+/// clock, no threads), deterministically for `ctx.seed`, and reports whether the block is final.
+pub trait Consensus: Send {
+    /// The faults tolerated by this configuration.
+    fn fault_model(&self) -> FaultModel;
+
+    /// Refuses impossible settings (PBFT with n < 3f + 1).
+    fn check(&self, _validators: usize) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    /// Agrees on one block holding `txs`.
+    fn commit(
+        &mut self,
+        ctx: &ConsensusCtx,
+        txs: &[Transaction],
+    ) -> Result<CommitReport, PluginError>;
+}

@@ -1,0 +1,144 @@
+//! The SMPC protocol plugin kind: secret-shared models, encrypted evaluation, secure aggregation.
+
+use crate::{CostRecord, ImageSet, ModelSpec, PluginError};
+
+/// The adversary a protocol is secure against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecurityModel {
+    /// No secrecy at all: values are handled in the clear.
+    Plaintext,
+    /// Parties follow the protocol but try to learn from what they see.
+    SemiHonest,
+    /// Parties may deviate arbitrarily.
+    Malicious,
+}
+
+impl SecurityModel {
+    /// The value written to result rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plaintext => "plaintext",
+            Self::SemiHonest => "semi-honest",
+            Self::Malicious => "malicious",
+        }
+    }
+}
+
+/// What a protocol offers and assumes (the capability matrix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmpcCaps {
+    /// Compute parties (0 for plaintext).
+    pub parties: usize,
+    /// The adversary model.
+    pub security: SecurityModel,
+    /// True when security needs an honest majority of the parties.
+    pub honest_majority: bool,
+    /// True when a trusted dealer supplies correlated randomness.
+    pub dealer: bool,
+    /// True when [`SmpcProtocol::evaluate`] is implemented.
+    pub inference: bool,
+}
+
+/// Per-call context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmpcCtx {
+    /// The federated round, from 1.
+    pub round: usize,
+    /// Number of validators (the parties of protocols whose party count follows the federation).
+    pub validators: usize,
+    /// This call's derived seed (shares, masks, dealer material).
+    pub seed: u64,
+}
+
+/// A handle to a secret-shared model held by the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ShareId(pub usize);
+
+/// A value together with what it cost to compute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metered<T> {
+    /// The result.
+    pub value: T,
+    /// Its cost.
+    pub cost: CostRecord,
+}
+
+/// What encrypted evaluation may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalQuery {
+    /// Open whether at least this many validation images are classified correctly.
+    pub min_correct: Option<u64>,
+    /// Open the count of correct predictions itself.
+    pub reveal_count: bool,
+}
+
+/// What encrypted evaluation opened; everything else stays secret-shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalOutcome {
+    /// Number of validation images.
+    pub total: u64,
+    /// Correct predictions, when the query asked to open them.
+    pub correct: Option<u64>,
+    /// The pass bit, when the query gave a threshold.
+    pub passed: Option<bool>,
+}
+
+/// A secure multi-party computation protocol.
+///
+/// Contract:
+/// - shares live inside the protocol and are named by [`ShareId`]; the shares that are
+///   evaluated are the shares that are aggregated, so a model cannot change in between;
+/// - only what a method returns is opened;
+/// - every call reports its honest cost (bytes, messages, rounds) in [`Metered::cost`];
+/// - [`SmpcProtocol::begin_round`] drops the previous round's model shares.
+pub trait SmpcProtocol: Send {
+    /// Capabilities and assumptions.
+    fn caps(&self) -> SmpcCaps;
+
+    /// Refuses federations the protocol cannot run in (for example too few validators).
+    fn check(&self, _validators: usize) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    /// Forgets the previous round's model shares.
+    fn begin_round(&mut self, _ctx: &SmpcCtx) {}
+
+    /// Secret-shares submitted models (flat weights) among the parties.
+    fn share_models(
+        &mut self,
+        ctx: &SmpcCtx,
+        spec: &ModelSpec,
+        models: &[&[f32]],
+    ) -> Result<Metered<Vec<ShareId>>, PluginError>;
+
+    /// Secret-shares the validation set, once per run.
+    fn share_validation(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _data: &ImageSet,
+    ) -> Result<Metered<()>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no encrypted inference".into(),
+        ))
+    }
+
+    /// Encrypted inference of a shared model on the shared validation set.
+    fn evaluate(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _model: ShareId,
+        _query: &EvalQuery,
+    ) -> Result<Metered<EvalOutcome>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no encrypted inference".into(),
+        ))
+    }
+
+    /// Weighted average of shared models; opens only the average.
+    fn aggregate(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        weights: &[f64],
+    ) -> Result<Metered<Vec<f32>>, PluginError>;
+}
