@@ -14,6 +14,7 @@ pub mod defense;
 pub mod error;
 pub mod model;
 pub mod params;
+pub mod reference;
 pub mod registry;
 pub mod seed;
 pub mod smpc;

@@ -1,0 +1,112 @@
+//! The dfdx 0.13 CNN backend (`dfdx`), CPU by default and CUDA with the `cuda` feature.
+//!
+//! dfdx is the owner's choice of engine. Its release 0.13.0 (July 2023) is the last one, and its
+//! convolution layers need a nightly compiler that no longer builds them; this backend therefore
+//! builds the convolution and the max-pool from stable tensor ops (see [`net`]) and keeps the
+//! optimiser in shared code ([`securefl_api::OptimizerState`]), so only forward and backward
+//! passes run inside dfdx.
+
+mod layout;
+mod net;
+mod train;
+
+use dfdx::prelude::*;
+use securefl_api::{
+    CnnBackend, Factory, ImageSet, ModelSpec, PluginError, PluginInfo, Registry, RegistryError,
+    TrainCtx, TrainOutcome,
+};
+
+/// The dfdx device this build runs on.
+#[cfg(not(feature = "cuda"))]
+pub(crate) type Dev = Cpu;
+/// The dfdx device this build runs on.
+#[cfg(feature = "cuda")]
+pub(crate) type Dev = Cuda;
+
+/// A device seeded for this call (dfdx's own generator is not used for training, but seeding it
+/// keeps any future use deterministic).
+pub(crate) fn new_device(seed: u64) -> Dev {
+    Dev::seed_from_u64(seed)
+}
+
+/// The `dfdx` backend.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DfdxBackend;
+
+impl CnnBackend for DfdxBackend {
+    fn train(
+        &self,
+        ctx: &TrainCtx,
+        start: &[f32],
+        data: &ImageSet,
+    ) -> Result<TrainOutcome, PluginError> {
+        check_inputs(&ctx.spec, start, data)?;
+        if ctx.batch_size == 0 || ctx.epochs == 0 {
+            return Err(PluginError::invalid(
+                "dfdx: batch size and local epochs must be positive",
+            ));
+        }
+        Ok(train::train(ctx, start, data))
+    }
+
+    fn predict(
+        &self,
+        spec: &ModelSpec,
+        weights: &[f32],
+        images: &ImageSet,
+    ) -> Result<Vec<f32>, PluginError> {
+        check_inputs(spec, weights, images)?;
+        Ok(train::predict(spec, weights, images))
+    }
+
+    fn device(&self) -> String {
+        if cfg!(feature = "cuda") {
+            "cuda:0".to_owned()
+        } else {
+            "cpu".to_owned()
+        }
+    }
+}
+
+/// Refuses weights or images that do not fit the architecture.
+fn check_inputs(spec: &ModelSpec, weights: &[f32], images: &ImageSet) -> Result<(), PluginError> {
+    let side = securefl_api::model::IMAGE_SIDE;
+    if weights.len() != spec.param_count() {
+        return Err(PluginError::invalid(format!(
+            "dfdx: {} weights given, {} has {}",
+            weights.len(),
+            spec.arch.name(),
+            spec.param_count()
+        )));
+    }
+    if (images.height, images.width, images.channels) != (side, side, spec.in_channels) {
+        return Err(PluginError::invalid(format!(
+            "dfdx: images are {}x{}x{}, the model expects {side}x{side}x{}",
+            images.height, images.width, images.channels, spec.in_channels
+        )));
+    }
+    if images
+        .labels
+        .iter()
+        .any(|&l| usize::from(l) >= spec.classes)
+    {
+        return Err(PluginError::invalid(format!(
+            "dfdx: a label is not below {} classes",
+            spec.classes
+        )));
+    }
+    Ok(())
+}
+
+/// Registers the `dfdx` backend.
+pub fn register(reg: &mut Registry) -> Result<(), RegistryError> {
+    let info = PluginInfo::new(
+        "dfdx",
+        env!("CARGO_PKG_VERSION"),
+        "dfdx 0.13 CNN engine with stable im2col convolution (cpu; cuda with the `cuda` feature)",
+    );
+    reg.add::<dyn CnnBackend>(Factory::new(info, |p| {
+        p.expect_none()?;
+        Ok(Box::new(DfdxBackend) as Box<dyn CnnBackend>)
+    }))
+}
