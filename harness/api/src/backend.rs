@@ -1,51 +1,51 @@
 //! The CNN backend plugin kind: local training and plain inference.
 
 use rand::seq::SliceRandom;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::{ImageSet, ModelSpec, PluginError, Rng};
 
 /// The local optimiser, as written in the config's `[train.optimizer]` table.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Optimizer {
     /// Stochastic gradient descent with optional momentum and L2 weight decay (PyTorch `SGD`).
     Sgd {
         /// Learning rate.
-        lr: f32,
+        lr: f64,
         /// Momentum factor (0 disables it).
         #[serde(default)]
-        momentum: f32,
+        momentum: f64,
         /// L2 penalty added to the gradient.
         #[serde(default, rename = "weight-decay")]
-        weight_decay: f32,
+        weight_decay: f64,
     },
     /// Adam (Kingma & Ba 2015) as in PyTorch `Adam`, with L2 weight decay added to the gradient.
     Adam {
         /// Learning rate.
-        lr: f32,
+        lr: f64,
         /// First-moment decay.
         #[serde(default = "beta1")]
-        beta1: f32,
+        beta1: f64,
         /// Second-moment decay.
         #[serde(default = "beta2")]
-        beta2: f32,
+        beta2: f64,
         /// Denominator term.
         #[serde(default = "eps")]
-        eps: f32,
+        eps: f64,
         /// L2 penalty added to the gradient.
         #[serde(default, rename = "weight-decay")]
-        weight_decay: f32,
+        weight_decay: f64,
     },
 }
 
-fn beta1() -> f32 {
+fn beta1() -> f64 {
     0.9
 }
-fn beta2() -> f32 {
+fn beta2() -> f64 {
     0.999
 }
-fn eps() -> f32 {
+fn eps() -> f64 {
     1e-8
 }
 
@@ -145,6 +145,8 @@ impl OptimizerState {
                 momentum,
                 weight_decay,
             } => {
+                let (lr, momentum, weight_decay) =
+                    (lr as f32, momentum as f32, weight_decay as f32);
                 for ((p, &g), m) in params.iter_mut().zip(grads).zip(&mut self.m) {
                     let g = g + weight_decay * *p;
                     *m = if self.step == 1 { g } else { momentum * *m + g };
@@ -158,6 +160,8 @@ impl OptimizerState {
                 eps,
                 weight_decay,
             } => {
+                let (lr, eps, weight_decay) = (lr as f32, eps as f32, weight_decay as f32);
+                let (beta1, beta2) = (beta1 as f32, beta2 as f32);
                 let c1 = 1.0 - beta1.powi(self.step);
                 let c2 = 1.0 - beta2.powi(self.step);
                 for (((p, &g), m), v) in params

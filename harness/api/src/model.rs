@@ -12,7 +12,7 @@
 //! model runs everywhere.
 
 use rand::Rng as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Rng;
 
@@ -20,7 +20,7 @@ use crate::Rng;
 pub const IMAGE_SIDE: usize = 28;
 
 /// A named architecture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Arch {
     /// The paper-scale CNN: Conv(C→16,3)–ReLU–MaxPool2–Conv(16→32,3)–ReLU–MaxPool2–

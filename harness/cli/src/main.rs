@@ -1,0 +1,114 @@
+//! `securefl`: run a federated-learning experiment from TOML, or list the plugins.
+//!
+//! Exit codes: 0 success; 1 the run failed; 2 invalid input (config, data, command line).
+//! Every error is one line on stderr.
+
+mod progress;
+mod registry;
+mod run;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Secure federated learning in healthcare: a research harness.
+#[derive(Debug, Parser)]
+#[command(name = "securefl", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one experiment from a TOML config and write its run folder.
+    Run {
+        /// The experiment config.
+        config: PathBuf,
+        /// The run folder (default: results/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Hospitals trained in parallel (default: the number of CPUs); results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
+    /// List every registered plugin with kind, name, summary and citation.
+    List,
+}
+
+/// The documented exit codes.
+pub mod exit {
+    /// The run failed while running.
+    pub const RUN_FAILED: u8 = 1;
+    /// The input (config, data, command line) is invalid.
+    pub const BAD_INPUT: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "error: internal error (a bug in securefl): {info}"
+        );
+    }));
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { config, out, jobs } => run::run(&config, out, jobs),
+        Command::List => list(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: {}", e.message.replace('\n', " "));
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// A failure to report: one line and an exit code.
+pub struct Failure {
+    /// The line.
+    pub message: String,
+    /// The exit code.
+    pub code: u8,
+}
+
+impl Failure {
+    /// Invalid input.
+    pub fn input(message: impl ToString) -> Self {
+        Self {
+            message: message.to_string(),
+            code: exit::BAD_INPUT,
+        }
+    }
+
+    /// A run that failed.
+    pub fn run(message: impl ToString) -> Self {
+        Self {
+            message: message.to_string(),
+            code: exit::RUN_FAILED,
+        }
+    }
+}
+
+fn list() -> Result<(), Failure> {
+    let reg = registry::builtin().map_err(Failure::run)?;
+    let mut out = std::io::stdout().lock();
+    for (kind, info) in reg.list() {
+        let cite = info
+            .citation
+            .as_deref()
+            .map(|c| format!(" [{c}]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:<15} {:<16} {}{cite}",
+            kind.name(),
+            info.name,
+            info.summary
+        );
+    }
+    Ok(())
+}

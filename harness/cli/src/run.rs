@@ -1,0 +1,68 @@
+//! `securefl run`: config → plugins → data → rounds → run folder.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use securefl_core::manifest::{self, BuildInfo, RunFacts};
+use securefl_core::observer::Both;
+use securefl_core::rundir::RunDir;
+use securefl_core::{Config, Experiment, Plugins, RunError};
+
+use crate::Failure;
+use crate::progress::Progress;
+
+/// Runs the experiment in `config`, writing `out` (default `results/<name>`).
+pub fn run(config: &Path, out: Option<PathBuf>, jobs: Option<usize>) -> Result<(), Failure> {
+    let started_utc = manifest::now_utc();
+    let t0 = Instant::now();
+    let cfg = Config::load(config).map_err(Failure::input)?;
+    let reg = crate::registry::builtin().map_err(Failure::run)?;
+    let plugins = Plugins::build(&cfg, &reg).map_err(Failure::input)?;
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let out = out.unwrap_or_else(|| Path::new("results").join(&cfg.name));
+    let data = securefl_datasets::data_ctx_from_env(true);
+    let mut exp = Experiment::prepare(cfg.clone(), plugins, &data, jobs).map_err(classify)?;
+    let mut dir = RunDir::create(&out, exp.dataset().class_names.clone()).map_err(Failure::run)?;
+    let mut progress = Progress::new();
+    let result = exp.run(&mut Both(&mut progress, &mut dir));
+    progress.finish();
+    let result = result.map_err(classify)?;
+    let facts = RunFacts {
+        cfg: &cfg,
+        plugins: exp.plugins(),
+        dataset: exp.dataset(),
+        spec: exp.spec(),
+        malicious: exp.malicious().iter().copied().collect(),
+        global: &result.global,
+        started_utc,
+        wall_s: t0.elapsed().as_secs_f64(),
+    };
+    let build = BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        rustc: env!("SECUREFL_RUSTC_VERSION").to_owned(),
+        jobs,
+    };
+    let text = manifest::render(&build, &facts);
+    let out = dir.finish(&text, &result.global).map_err(Failure::run)?;
+    let last = result.rounds.last().map_or(f64::NAN, |r| r.test.accuracy);
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}: final test_accuracy {last:.4} after {} rounds",
+        out.display(),
+        result.rounds.len() - 1
+    );
+    Ok(())
+}
+
+/// Bad data and bad settings are input errors; anything else failed while running.
+fn classify(e: RunError) -> Failure {
+    match &e {
+        RunError::Config(_) => Failure::input(e),
+        RunError::Plugin {
+            stage: "dataset" | "partition",
+            source,
+        } if !matches!(source, securefl_api::PluginError::Failed(_)) => Failure::input(e),
+        _ => Failure::run(e),
+    }
+}

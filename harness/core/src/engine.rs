@@ -1,0 +1,201 @@
+//! The experiment: data loading, partitioning, and the federated rounds.
+//!
+//! A round, in order (ARCHITECTURE.md has the full data flow):
+//! 1. every hospital trains from the global model on its partition (in parallel; a malicious
+//!    hospital's data may be poisoned first);
+//! 2. malicious hospitals poison their updates (omniscient attacks see the benign ones);
+//! 3. pre-aggregators transform the updates;
+//! 4. the submitted models are committed (blake2b) and secret-shared;
+//! 5. the defense verifies and aggregates the shares into the next global model;
+//! 6. the round's transactions go through consensus;
+//! 7. the new global model is evaluated on the official test split.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use securefl_api::{DataCtx, Dataset, ModelSpec, PartitionCtx, PluginError, SmpcCtx, derive_seed};
+
+use crate::config::Config;
+use crate::metrics::{self, Metrics};
+use crate::observer::{Observer, RunStart};
+use crate::plugins::Plugins;
+use crate::records::{ClientRow, RoundRow};
+use crate::{RunError, adversary, round};
+
+/// A prepared experiment: plugins built, data loaded and partitioned.
+pub struct Experiment {
+    pub(crate) cfg: Config,
+    pub(crate) plugins: Plugins,
+    pub(crate) dataset: Dataset,
+    pub(crate) shards: Vec<Vec<usize>>,
+    pub(crate) malicious: BTreeSet<usize>,
+    pub(crate) spec: ModelSpec,
+    pub(crate) jobs: usize,
+}
+
+/// What a finished run returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// One row per round, round 0 (the initial model) first.
+    pub rounds: Vec<RoundRow>,
+    /// One row per round and hospital.
+    pub clients: Vec<ClientRow>,
+    /// The final global model (flat weights).
+    pub global: Vec<f32>,
+}
+
+impl Experiment {
+    /// Loads the dataset, partitions it and chooses the malicious hospitals.
+    pub fn prepare(
+        cfg: Config,
+        plugins: Plugins,
+        data: &DataCtx,
+        jobs: usize,
+    ) -> Result<Self, RunError> {
+        let malicious = adversary::choose(&cfg)?;
+        let dataset = plugins
+            .dataset
+            .load(data)
+            .map_err(|e| RunError::plugin("dataset", e))?;
+        let spec = ModelSpec {
+            arch: cfg.model.arch,
+            in_channels: dataset.train.channels,
+            classes: dataset.classes(),
+        };
+        let pctx = PartitionCtx {
+            hospitals: cfg.federation.hospitals,
+            classes: dataset.classes(),
+            seed: derive_seed(cfg.seed, &["partition"]),
+            min_samples: cfg.federation.min_samples.max(1),
+        };
+        let shards = plugins
+            .partitioner
+            .split(&pctx, &dataset.train.labels)
+            .map_err(|e| RunError::plugin("partition", e))?;
+        check_shards(&shards, &pctx, dataset.train.len())?;
+        Ok(Self {
+            cfg,
+            plugins,
+            dataset,
+            shards,
+            malicious,
+            spec,
+            jobs: jobs.max(1),
+        })
+    }
+
+    /// The loaded dataset.
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    /// The model architecture, instantiated for the dataset.
+    pub fn spec(&self) -> ModelSpec {
+        self.spec
+    }
+
+    /// The malicious hospitals.
+    pub fn malicious(&self) -> &BTreeSet<usize> {
+        &self.malicious
+    }
+
+    /// The plugins.
+    pub fn plugins(&self) -> &Plugins {
+        &self.plugins
+    }
+
+    /// Runs every round, reporting to `observer`.
+    pub fn run(&mut self, observer: &mut dyn Observer) -> Result<RunResult, RunError> {
+        let mut global = self
+            .spec
+            .init_weights(&mut securefl_api::rng(self.cfg.seed, &["init"]));
+        observer.started(&RunStart {
+            name: self.cfg.name.clone(),
+            hospitals: self.cfg.federation.hospitals,
+            rounds: self.cfg.federation.rounds,
+        });
+        self.share_validation()?;
+        let mut result = RunResult {
+            rounds: Vec::new(),
+            clients: Vec::new(),
+            global: Vec::new(),
+        };
+        let start = Instant::now();
+        let initial = self.round_zero(&global, start)?;
+        observer.round_finished(&initial, &[])?;
+        result.rounds.push(initial);
+        for r in 1..=self.cfg.federation.rounds {
+            let (row, clients) = round::run(self, r, &mut global, observer)?;
+            observer.round_finished(&row, &clients)?;
+            result.rounds.push(row);
+            result.clients.extend(clients);
+        }
+        result.global = global;
+        Ok(result)
+    }
+
+    /// Shares the validation split with the SMPC parties when the protocol can use it.
+    fn share_validation(&mut self) -> Result<(), RunError> {
+        if !self.plugins.smpc.caps().inference {
+            return Ok(());
+        }
+        let ctx = SmpcCtx {
+            round: 0,
+            validators: self.cfg.federation.hospitals,
+            seed: derive_seed(self.cfg.seed, &["smpc", "validation"]),
+        };
+        self.plugins
+            .smpc
+            .share_validation(&ctx, &self.dataset.val)
+            .map_err(|e| RunError::plugin("smpc", e))?;
+        Ok(())
+    }
+
+    /// Row 0: the initial model on the test split.
+    fn round_zero(&self, global: &[f32], start: Instant) -> Result<RoundRow, RunError> {
+        let test = self.evaluate(global)?;
+        let mut row = round::empty_row(0, test);
+        row.times.eval = start.elapsed().as_secs_f64();
+        row.times.total = row.times.eval;
+        Ok(row)
+    }
+
+    /// Test-split metrics of `weights`.
+    pub(crate) fn evaluate(&self, weights: &[f32]) -> Result<Metrics, RunError> {
+        let test = &self.dataset.test;
+        let logits = self
+            .plugins
+            .backend
+            .predict(&self.spec, weights, test)
+            .map_err(|e| RunError::plugin("backend", e))?;
+        Ok(metrics::evaluate(&logits, &test.labels, self.spec.classes))
+    }
+}
+
+/// The partitioner's contract, checked: disjoint, in range, enough images each.
+fn check_shards(shards: &[Vec<usize>], ctx: &PartitionCtx, n: usize) -> Result<(), RunError> {
+    let bad = |m: String| RunError::plugin("partition", PluginError::Failed(m));
+    if shards.len() != ctx.hospitals {
+        return Err(bad(format!(
+            "returned {} shards for {} hospitals",
+            shards.len(),
+            ctx.hospitals
+        )));
+    }
+    let mut seen = vec![false; n];
+    for (h, shard) in shards.iter().enumerate() {
+        if shard.len() < ctx.min_samples {
+            return Err(bad(format!(
+                "hospital {h} got {} images, fewer than min-samples = {}",
+                shard.len(),
+                ctx.min_samples
+            )));
+        }
+        for &i in shard {
+            if i >= n || std::mem::replace(&mut seen[i], true) {
+                return Err(bad(format!("image {i} is out of range or given twice")));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! Building a config's plugins from the registry, and refusing impossible settings up front.
+
+use securefl_api::{
+    Attack, CnnBackend, Consensus, DatasetSource, Defense, ParamError, Partitioner, PluginInfo,
+    PluginKind, PluginTrait, PreAggregator, Registry, Setting, SmpcProtocol,
+};
+
+use crate::config::{Config, ConfigError, PluginSpec};
+
+/// Every plugin of one run, built.
+pub struct Plugins {
+    /// The CNN backend.
+    pub backend: Box<dyn CnnBackend>,
+    /// The dataset source.
+    pub dataset: Box<dyn DatasetSource>,
+    /// The partitioner.
+    pub partitioner: Box<dyn Partitioner>,
+    /// The attack.
+    pub attack: Box<dyn Attack>,
+    /// Pre-aggregators, in order.
+    pub pre_aggregators: Vec<Box<dyn PreAggregator>>,
+    /// The defense.
+    pub defense: Box<dyn Defense>,
+    /// The SMPC protocol.
+    pub smpc: Box<dyn SmpcProtocol>,
+    /// The consensus protocol.
+    pub consensus: Box<dyn Consensus>,
+    /// `(kind, info)` of every plugin used, for the manifest.
+    pub used: Vec<(PluginKind, PluginInfo)>,
+}
+
+impl Plugins {
+    /// Builds every plugin the config names; errors point at the config line.
+    pub fn build(cfg: &Config, reg: &Registry) -> Result<Self, ConfigError> {
+        let mut used = Vec::new();
+        let mut plugins = Self {
+            backend: build(cfg, reg, &cfg.backend, "backend", &mut used)?,
+            dataset: build(cfg, reg, &cfg.dataset, "dataset", &mut used)?,
+            partitioner: build(cfg, reg, &cfg.partition, "partition", &mut used)?,
+            attack: build(cfg, reg, &cfg.attack, "attack", &mut used)?,
+            pre_aggregators: Vec::new(),
+            defense: build(cfg, reg, &cfg.defense, "defense", &mut used)?,
+            smpc: build(cfg, reg, &cfg.smpc, "smpc", &mut used)?,
+            consensus: build(cfg, reg, &cfg.consensus, "consensus", &mut used)?,
+            used: Vec::new(),
+        };
+        for spec in &cfg.pre_aggregators {
+            let p = build(cfg, reg, spec, "pre-aggregators", &mut used)?;
+            plugins.pre_aggregators.push(p);
+        }
+        plugins.used = used;
+        plugins.check(cfg)?;
+        Ok(plugins)
+    }
+
+    /// Refuses settings a plugin cannot run in, before any data is loaded.
+    fn check(&self, cfg: &Config) -> Result<(), ConfigError> {
+        let setting = Setting {
+            hospitals: cfg.federation.hospitals,
+            malicious: crate::adversary::count(cfg),
+        };
+        let fail = |spec: &PluginSpec, section: &str, e: securefl_api::PluginError| {
+            cfg.error(spec, section, None, &e.to_string())
+        };
+        self.defense
+            .check(&setting)
+            .map_err(|e| fail(&cfg.defense, "defense", e))?;
+        self.smpc
+            .check(setting.hospitals)
+            .map_err(|e| fail(&cfg.smpc, "smpc", e))?;
+        self.consensus
+            .check(setting.hospitals)
+            .map_err(|e| fail(&cfg.consensus, "consensus", e))?;
+        Ok(())
+    }
+}
+
+/// Looks up and builds one plugin.
+fn build<T: PluginTrait + ?Sized>(
+    cfg: &Config,
+    reg: &Registry,
+    spec: &PluginSpec,
+    section: &str,
+    used: &mut Vec<(PluginKind, PluginInfo)>,
+) -> Result<Box<T>, ConfigError> {
+    let factory = reg
+        .get::<T>(&spec.kind)
+        .map_err(|e| cfg.error(spec, section, None, &e.to_string()))?;
+    let plugin = factory.build(&spec.params).map_err(|e: ParamError| {
+        cfg.error(
+            spec,
+            section,
+            e.field.as_deref(),
+            &format!("{} (plugin `{}`)", e.message, spec.kind),
+        )
+    })?;
+    used.push((T::KIND, factory.info().clone()));
+    Ok(plugin)
+}

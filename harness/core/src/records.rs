@@ -1,0 +1,202 @@
+//! The rows of the result tables and their CSV form.
+//!
+//! Columns are documented in `results/README.md` (schema [`SCHEMA_VERSION`]); columns ending in
+//! `_s` are wall-clock seconds and are the only ones allowed to differ between two runs of the
+//! same config.
+
+use std::fmt::Write as _;
+
+use securefl_api::{CostRecord, Verdict};
+
+use crate::metrics::Metrics;
+
+/// The version of the result tables' schema; bumped when a column's meaning changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Wall-clock seconds per phase of a round.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Local training (all hospitals, in parallel).
+    pub train: f64,
+    /// Model poisoning and pre-aggregation.
+    pub attack: f64,
+    /// Sharing, verification and aggregation.
+    pub defense: f64,
+    /// Ledger consensus.
+    pub consensus: f64,
+    /// Test-set evaluation.
+    pub eval: f64,
+    /// The whole round.
+    pub total: f64,
+}
+
+/// One row of `rounds.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundRow {
+    /// Round number (0 is the initial model).
+    pub round: usize,
+    /// The new global model on the test split.
+    pub test: Metrics,
+    /// Updates accepted by the defense.
+    pub accepted: usize,
+    /// Updates rejected by the defense.
+    pub rejected: usize,
+    /// SMPC cost of sharing, verification and aggregation.
+    pub smpc: CostRecord,
+    /// True when the round's block is final.
+    pub finalized: bool,
+    /// Simulated consensus latency.
+    pub consensus_latency_us: u64,
+    /// Consensus messages and bytes.
+    pub consensus: CostRecord,
+    /// Wall-clock phases.
+    pub times: PhaseTimes,
+}
+
+/// One row of `clients.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRow {
+    /// Round number.
+    pub round: usize,
+    /// Hospital index.
+    pub hospital: usize,
+    /// True when the hospital attacked in this round (ground truth).
+    pub malicious: bool,
+    /// Training images.
+    pub samples: usize,
+    /// Mean training loss of the last local epoch.
+    pub train_loss: f32,
+    /// Euclidean norm of the submitted update.
+    pub update_norm: f64,
+    /// The defense's verdict.
+    pub verdict: Verdict,
+    /// The score behind the verdict.
+    pub verify_score: Option<f64>,
+    /// Local training wall time.
+    pub train_s: f64,
+}
+
+const ROUND_HEADER: &str = "round,test_accuracy,test_loss,test_balanced_accuracy,test_auc,accepted,rejected,\
+smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,consensus_finalized,consensus_latency_us,\
+consensus_messages,consensus_bytes,train_s,attack_s,defense_s,consensus_s,eval_s,round_s";
+
+const CLIENT_HEADER: &str =
+    "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,train_s";
+
+const CLASS_HEADER: &str = "round,class,name,support,recall";
+
+/// `rounds.csv`.
+pub fn rounds_csv(rows: &[RoundRow]) -> String {
+    let mut out = format!("{ROUND_HEADER}\n");
+    for r in rows {
+        let t = &r.times;
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            r.round,
+            r.test.accuracy,
+            r.test.loss,
+            r.test.balanced_accuracy,
+            opt(r.test.auc),
+            r.accepted,
+            r.rejected,
+            r.smpc.bytes,
+            r.smpc.offline_bytes,
+            r.smpc.messages,
+            r.smpc.rounds,
+            r.finalized,
+            r.consensus_latency_us,
+            r.consensus.messages,
+            r.consensus.bytes,
+            t.train,
+            t.attack,
+            t.defense,
+            t.consensus,
+            t.eval,
+            t.total
+        );
+    }
+    out
+}
+
+/// `clients.csv`.
+pub fn clients_csv(rows: &[ClientRow]) -> String {
+    let mut out = format!("{CLIENT_HEADER}\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{:.3}",
+            r.round,
+            r.hospital,
+            r.malicious,
+            r.samples,
+            r.train_loss,
+            r.update_norm,
+            r.verdict.as_str(),
+            opt(r.verify_score),
+            r.train_s
+        );
+    }
+    out
+}
+
+/// `classes.csv`: recall per class and round.
+pub fn classes_csv(rows: &[RoundRow], names: &[String]) -> String {
+    let mut out = format!("{CLASS_HEADER}\n");
+    for r in rows {
+        for (c, name) in names.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{},{c},{},{},{}",
+                r.round,
+                csv_text(name),
+                r.test.support[c],
+                opt(r.test.recall[c])
+            );
+        }
+    }
+    out
+}
+
+/// An empty field for a missing value.
+fn opt(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// Quotes a text field when it holds a comma or a quote.
+fn csv_text(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_fields_are_quoted_when_needed() {
+        assert_eq!(csv_text("normal, benign"), "\"normal, benign\"");
+        assert_eq!(csv_text("platelet"), "platelet");
+    }
+
+    #[test]
+    fn headers_and_rows_have_the_same_width() {
+        let row = ClientRow {
+            round: 1,
+            hospital: 0,
+            malicious: false,
+            samples: 3,
+            train_loss: 0.5,
+            update_norm: 1.0,
+            verdict: Verdict::NotApplicable,
+            verify_score: None,
+            train_s: 0.1,
+        };
+        let csv = clients_csv(&[row]);
+        let widths: Vec<usize> = csv.lines().map(|l| l.split(',').count()).collect();
+        assert_eq!(widths, [9, 9]);
+    }
+}

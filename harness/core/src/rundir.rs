@@ -1,0 +1,125 @@
+//! The run folder: result tables written atomically, completed by a final rename.
+//!
+//! A run writes into `OUT.partial/`; every file there is replaced atomically (write to a
+//! temporary file, then rename) after each round. Only when the run succeeds are the manifest
+//! (with `status = "complete"`) and the final model written and the folder renamed to `OUT`.
+//! A killed or failed run therefore never leaves a folder that looks complete.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::RunError;
+use crate::observer::Observer;
+use crate::records::{self, ClientRow, RoundRow};
+
+/// Writes one run's folder.
+pub struct RunDir {
+    out: PathBuf,
+    partial: PathBuf,
+    class_names: Vec<String>,
+    rounds: Vec<RoundRow>,
+    clients: Vec<ClientRow>,
+}
+
+impl RunDir {
+    /// Starts `OUT.partial/`, removing a stale one left by a killed run.
+    pub fn create(out: &Path, class_names: Vec<String>) -> Result<Self, RunError> {
+        let partial = partial_path(out);
+        if partial.exists() {
+            fs::remove_dir_all(&partial).map_err(|e| RunError::io(&partial, e))?;
+        }
+        fs::create_dir_all(&partial).map_err(|e| RunError::io(&partial, e))?;
+        Ok(Self {
+            out: out.to_owned(),
+            partial,
+            class_names,
+            rounds: Vec::new(),
+            clients: Vec::new(),
+        })
+    }
+
+    /// The folder being written.
+    pub fn partial(&self) -> &Path {
+        &self.partial
+    }
+
+    /// Writes `name` inside the partial folder, atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<(), RunError> {
+        write_atomic(&self.partial.join(name), bytes)
+    }
+
+    /// Writes the manifest and the final model, then renames the folder into place.
+    pub fn finish(self, manifest: &str, global: &[f32]) -> Result<PathBuf, RunError> {
+        let model: Vec<u8> = global.iter().flat_map(|w| w.to_le_bytes()).collect();
+        self.write("global_model.f32", &model)?;
+        self.write("manifest.toml", manifest.as_bytes())?;
+        if self.out.exists() {
+            fs::remove_dir_all(&self.out).map_err(|e| RunError::io(&self.out, e))?;
+        }
+        fs::rename(&self.partial, &self.out).map_err(|e| RunError::io(&self.out, e))?;
+        Ok(self.out)
+    }
+}
+
+impl Observer for RunDir {
+    fn round_finished(&mut self, round: &RoundRow, clients: &[ClientRow]) -> Result<(), RunError> {
+        self.rounds.push(round.clone());
+        self.clients.extend_from_slice(clients);
+        self.write("rounds.csv", records::rounds_csv(&self.rounds).as_bytes())?;
+        self.write(
+            "clients.csv",
+            records::clients_csv(&self.clients).as_bytes(),
+        )?;
+        self.write(
+            "classes.csv",
+            records::classes_csv(&self.rounds, &self.class_names).as_bytes(),
+        )
+    }
+}
+
+/// `OUT.partial`.
+pub fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+/// Writes `path` through a temporary sibling and a rename, so readers see old or new, never half.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    let mut tmp_name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    let mut f = fs::File::create(&tmp).map_err(|e| RunError::io(&tmp, e))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| RunError::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| RunError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_finished_run_has_the_final_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let rd = RunDir::create(&out, vec!["a".into()]).unwrap();
+        rd.write("rounds.csv", b"round\n").unwrap();
+        assert!(!out.exists() && dir.path().join("run.partial/rounds.csv").exists());
+        let done = rd.finish("status = \"complete\"\n", &[1.0]).unwrap();
+        assert_eq!(done, out);
+        assert!(out.join("manifest.toml").exists() && !dir.path().join("run.partial").exists());
+        assert_eq!(
+            fs::read(out.join("global_model.f32")).unwrap(),
+            1.0f32.to_le_bytes()
+        );
+    }
+}
