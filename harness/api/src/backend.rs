@@ -77,7 +77,7 @@ pub struct TrainOutcome {
 ///
 /// Contract:
 /// - weights in and out use the flat PyTorch layout of [`crate::model`];
-/// - pixels are scaled by 1/255, and nothing else is normalised;
+/// - pixels enter the model as [`crate::data::pixel_value`] (that is, in `[-1, 1]`);
 /// - the loss is mean cross-entropy over the batch;
 /// - batches follow [`epoch_order`], so every backend sees the same batches;
 /// - the same inputs and seed give bit-identical weights, whatever the thread count.

@@ -8,7 +8,7 @@ use crate::PluginError;
 ///
 /// Pixels are `u8`, image-major and channel-last: pixel `(i, y, x, c)` is at
 /// `((i * height + y) * width + x) * channels + c`.
-/// Backends and SMPC engines scale pixels to `[0, 1]` by dividing by 255.
+/// Backends and SMPC engines feed pixels to a model through [`pixel_value`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageSet {
     /// Image height in pixels.
@@ -68,6 +68,13 @@ impl ImageSet {
         }
         counts
     }
+}
+
+/// The model input for a pixel: `p / 255` normalised with mean 0.5 and standard deviation 0.5,
+/// i.e. mapped to `[-1, 1]`, as MedMNIST's reference pipeline does
+/// (`ToTensor()` then `Normalize(mean=[.5], std=[.5])`).
+pub fn pixel_value(p: u8) -> f32 {
+    f32::from(p) / 127.5 - 1.0
 }
 
 /// The kind of classification task.

@@ -14,7 +14,7 @@ pub fn forward_one(spec: &ModelSpec, weights: &[f32], images: &ImageSet, i: usiz
     let mut act: Vec<f64> = (0..c * side * side)
         .map(|n| {
             let (ch, pixel) = (n / (side * side), n % (side * side));
-            f64::from(px[pixel * c + ch]) / 255.0
+            f64::from(crate::data::pixel_value(px[pixel * c + ch]))
         })
         .collect();
     let mut offset = 0;

@@ -55,14 +55,15 @@ pub fn run(config: &Path, out: Option<PathBuf>, jobs: Option<usize>) -> Result<(
     Ok(())
 }
 
-/// Bad data and bad settings are input errors; anything else failed while running.
+/// Bad data and impossible settings are input errors (exit 2); anything else failed while
+/// running (exit 1).
 fn classify(e: RunError) -> Failure {
     match &e {
-        RunError::Config(_) => Failure::input(e),
-        RunError::Plugin {
+        RunError::Config(_)
+        | RunError::Plugin {
             stage: "dataset" | "partition",
-            source,
-        } if !matches!(source, securefl_api::PluginError::Failed(_)) => Failure::input(e),
+            ..
+        } => Failure::input(e),
         _ => Failure::run(e),
     }
 }

@@ -85,7 +85,7 @@ fn build<T: PluginTrait + ?Sized>(
 ) -> Result<Box<T>, ConfigError> {
     let factory = reg
         .get::<T>(&spec.kind)
-        .map_err(|e| cfg.error(spec, section, None, &e.to_string()))?;
+        .map_err(|e| cfg.error(spec, section, Some("kind"), &e.to_string()))?;
     let plugin = factory.build(&spec.params).map_err(|e: ParamError| {
         cfg.error(
             spec,

@@ -1,6 +1,7 @@
 //! Local training and batched inference.
 
 use dfdx::prelude::*;
+use securefl_api::data::pixel_value;
 use securefl_api::{ImageSet, ModelSpec, OptimizerState, TrainCtx, TrainOutcome, epoch_order};
 
 use crate::layout::InternalLayout;
@@ -52,11 +53,11 @@ pub(crate) fn predict(spec: &ModelSpec, weights: &[f32], images: &ImageSet) -> V
     logits
 }
 
-/// The images at `indices` as an NHWC tensor scaled to `[0, 1]`.
+/// The images at `indices` as an NHWC tensor of normalised pixels.
 fn images_to_tensor(dev: &Dev, data: &ImageSet, indices: &[usize]) -> Img<NoneTape> {
     let mut pixels = Vec::with_capacity(indices.len() * data.image_len());
     for &i in indices {
-        pixels.extend(data.image(i).iter().map(|&p| f32::from(p) / 255.0));
+        pixels.extend(data.image(i).iter().map(|&p| pixel_value(p)));
     }
     dev.tensor_from_vec(
         pixels,

@@ -1,0 +1,207 @@
+//! The `securefl` binary: bad input gives one line and exit code 2; a run writes a complete,
+//! deterministic folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use securefl_datasets::testing::real_data_dir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_securefl");
+
+fn tiny_config(hospitals: usize, rounds: usize) -> String {
+    format!(
+        "securefl = 1\nseed = 3\n\n[federation]\nhospitals = {hospitals}\nrounds = {rounds}\n\n\
+         [dataset]\nkind = \"medmnist\"\nflag = \"pneumoniamnist\"\n\n[model]\narch = \"paper-cnn\"\n\n\
+         [train]\nlocal-epochs = 1\nbatch-size = 64\noptimizer = {{ kind = \"adam\", lr = 0.001 }}\n"
+    )
+}
+
+/// Runs `securefl` with only the given data environment.
+fn securefl(args: &[&str], data: &Path, cache: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("SECUREFL_DATA", data)
+        .env("SECUREFL_CACHE", cache)
+        .env("SECUREFL_OFFLINE", "1")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap()
+}
+
+/// Asserts a failure with exit code 2 and exactly one stderr line containing `want`.
+fn assert_input_error(out: &Output, want: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line, got: {stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains(want),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
+}
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("exp.toml"), config).unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        std::fs::create_dir(dir.path().join("cache")).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, data: &Path) -> Output {
+        let (cfg, out) = (self.path("exp.toml"), self.path("out"));
+        securefl(
+            &["run", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()],
+            data,
+            &self.path("cache"),
+        )
+    }
+
+    fn assert_no_run_folder(&self) {
+        assert!(!self.path("out").exists() && !self.path("out.partial").exists());
+    }
+}
+
+#[test]
+fn unknown_key_is_refused_with_its_line() {
+    let case = Case::new(&tiny_config(2, 1).replace("seed = 3", "seed = 3\nrouns = 4"));
+    let out = case.run(&case.path("data"));
+    assert_input_error(&out, "exp.toml:3: unknown field `rouns`");
+    case.assert_no_run_folder();
+}
+
+#[test]
+fn unknown_plugin_is_refused() {
+    let case = Case::new(&format!(
+        "{}\n[defense]\nkind = \"krumm\"\n",
+        tiny_config(2, 1)
+    ));
+    let out = case.run(&case.path("data"));
+    assert_input_error(&out, "[defense] `kind`: unknown defense plugin `krumm`");
+    case.assert_no_run_folder();
+}
+
+#[test]
+fn missing_dataset_says_which_file_to_put_where() {
+    let case = Case::new(&tiny_config(2, 1));
+    let out = case.run(&case.path("data"));
+    assert_input_error(&out, "pneumoniamnist.npz");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&case.path("data").display().to_string()),
+        "{stderr}"
+    );
+    case.assert_no_run_folder();
+}
+
+#[test]
+fn corrupt_dataset_is_refused_by_md5() {
+    let Some(real) = real_data_dir() else { return };
+    let case = Case::new(&tiny_config(2, 1));
+    let mut bytes = std::fs::read(real.join("pneumoniamnist.npz")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(case.path("data/pneumoniamnist.npz"), &bytes).unwrap();
+    let out = case.run(&case.path("data"));
+    assert_input_error(&out, "md5");
+    case.assert_no_run_folder();
+}
+
+#[test]
+fn impossible_partition_is_refused() {
+    let Some(real) = real_data_dir() else { return };
+    let case =
+        Case::new(&tiny_config(3, 1).replace("rounds = 1", "rounds = 1\nmin-samples = 4000"));
+    let out = case.run(&real);
+    assert_input_error(&out, "4000");
+    case.assert_no_run_folder();
+}
+
+#[test]
+fn a_run_writes_a_complete_folder_and_repeats_exactly() {
+    let Some(real) = real_data_dir() else { return };
+    let case = Case::new(&tiny_config(2, 2));
+    let first = case.run(&real);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let out = case.path("out");
+    for file in [
+        "manifest.toml",
+        "rounds.csv",
+        "clients.csv",
+        "classes.csv",
+        "global_model.f32",
+    ] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    let manifest = std::fs::read_to_string(out.join("manifest.toml")).unwrap();
+    assert!(
+        manifest.starts_with("[run]\nstatus = \"complete\""),
+        "{manifest}"
+    );
+    assert!(manifest.contains("md5 = \"28209eda62fecd6e6a2d98b1501bb15f\""));
+    let rounds_a = without_timing(&std::fs::read_to_string(out.join("rounds.csv")).unwrap());
+    let clients_a = without_timing(&std::fs::read_to_string(out.join("clients.csv")).unwrap());
+    let second = case.run(&real);
+    assert!(second.status.success());
+    assert_eq!(
+        rounds_a,
+        without_timing(&std::fs::read_to_string(out.join("rounds.csv")).unwrap())
+    );
+    assert_eq!(
+        clients_a,
+        without_timing(&std::fs::read_to_string(out.join("clients.csv")).unwrap())
+    );
+}
+
+#[test]
+fn list_shows_every_kind_with_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = securefl(&["list"], dir.path(), dir.path());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for (kind, name) in [
+        ("backend", "dfdx"),
+        ("dataset", "medmnist"),
+        ("partition", "dirichlet"),
+        ("attack", "none"),
+        ("defense", "fedavg"),
+        ("smpc", "none"),
+        ("consensus", "none"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().take(2).eq([kind, name])),
+            "{kind} {name} missing:\n{text}"
+        );
+    }
+}
+
+/// The CSV without its `_s` (wall-clock) columns.
+fn without_timing(csv: &str) -> String {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let keep: Vec<usize> = (0..header.len())
+        .filter(|&i| !header[i].ends_with("_s"))
+        .collect();
+    std::iter::once(header.join(","))
+        .chain(lines.map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            keep.iter().map(|&i| f[i]).collect::<Vec<_>>().join(",")
+        }))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

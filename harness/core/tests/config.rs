@@ -1,0 +1,126 @@
+//! Config errors name the file, the line and the problem; plugins are built from the registry.
+
+use std::path::Path;
+
+use securefl_core::{Config, Plugins};
+
+use crate::support::{config_text, registry};
+
+fn parse(text: &str) -> Result<Config, String> {
+    Config::parse(Path::new("exp.toml"), text).map_err(|e| e.to_string())
+}
+
+fn build(text: &str) -> Result<(), String> {
+    let cfg = parse(text)?;
+    Plugins::build(&cfg, &registry())
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_valid_config_fills_defaults() {
+    let cfg = parse(&config_text(3, 2)).unwrap();
+    assert_eq!(cfg.name, "exp");
+    assert_eq!(
+        (cfg.partition.kind.as_str(), cfg.attack.kind.as_str()),
+        ("iid", "none")
+    );
+    assert_eq!(
+        (cfg.smpc.kind.as_str(), cfg.consensus.kind.as_str()),
+        ("none", "none")
+    );
+    assert_eq!(cfg.federation.min_samples, 10);
+    assert_eq!(cfg.adversary.from_round, 1);
+    assert!(build(&config_text(3, 2)).is_ok());
+}
+
+#[test]
+fn unknown_top_level_key_names_key_and_line() {
+    let text = config_text(3, 2).replace("seed = 7", "seed = 7\nsede = 8");
+    let err = parse(&text).unwrap_err();
+    assert!(err.starts_with("exp.toml:3: unknown field `sede`"), "{err}");
+}
+
+#[test]
+fn unknown_nested_key_names_key_and_line() {
+    let text = config_text(3, 2).replace("rounds = 2", "rounds = 2\nround = 3");
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.starts_with("exp.toml:7: unknown field `round`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_plugin_param_names_section_field_and_line() {
+    let text = config_text(3, 2).replace(
+        "flag = \"pneumoniamnist\"",
+        "flag = \"pneumoniamnist\"\nsplit = \"val\"",
+    );
+    let err = build(&text).unwrap_err();
+    assert!(
+        err.starts_with("exp.toml:11: [dataset] `split`: unknown field `split`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_plugin_lists_known_ones() {
+    let text = config_text(3, 2).replace("kind = \"fedavg\"", "kind = \"fedavgg\"");
+    let err = build(&text).unwrap_err();
+    assert!(
+        err.starts_with(
+            "exp.toml:21: [defense] `kind`: unknown defense plugin `fedavgg` (known: fedavg"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_inline_optimizer_field_is_refused() {
+    let text = config_text(3, 2).replace("lr = 0.001", "lr = 0.001, momentum = 0.9");
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.contains("unknown field `momentum`") && err.starts_with("exp.toml:18:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn format_version_is_required_and_checked() {
+    let err = parse(&config_text(3, 2).replace("securefl = 1\n", "")).unwrap_err();
+    assert!(err.contains("missing `securefl = 1`"), "{err}");
+    let err = parse(&config_text(3, 2).replace("securefl = 1", "securefl = 2")).unwrap_err();
+    assert!(
+        err.starts_with("exp.toml:1: config format 2 is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn malformed_toml_is_one_line_with_its_position() {
+    let err = parse("securefl = 1\nseed = [\n").unwrap_err();
+    assert!(err.starts_with("exp.toml:") && !err.contains('\n'), "{err}");
+}
+
+#[test]
+fn plugin_section_without_kind_is_refused() {
+    let err = build(&config_text(3, 2).replace("kind = \"fedavg\"", "")).unwrap_err();
+    assert!(err.contains("[defense] needs `kind"), "{err}");
+}
+
+#[test]
+fn chestmnist_is_refused_as_multi_label() {
+    let err = build(&config_text(3, 2).replace("pneumoniamnist", "chestmnist")).unwrap_err();
+    assert!(err.contains("multi-label"), "{err}");
+}
+
+#[test]
+fn resolved_config_round_trips_through_toml() {
+    let cfg = parse(&config_text(3, 2)).unwrap();
+    let text = toml::to_string(&cfg.resolved()).unwrap();
+    let again = parse(&text).unwrap();
+    assert_eq!(again.federation, cfg.federation);
+    assert_eq!(again.train, cfg.train);
+    assert_eq!(again.defense.kind, "fedavg");
+}

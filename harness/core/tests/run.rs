@@ -1,0 +1,96 @@
+//! A real federated run on PneumoniaMNIST: 3 hospitals, 2 rounds.
+
+use std::path::Path;
+
+use securefl_core::observer::Observer;
+use securefl_core::rundir::RunDir;
+use securefl_core::{Config, Experiment, Plugins};
+use securefl_datasets::testing::real_data_dir;
+
+use crate::support::{config_text, registry};
+
+struct NoOutput;
+impl Observer for NoOutput {}
+
+fn experiment(text: &str, data: &Path, jobs: usize) -> Experiment {
+    let cfg = Config::parse(Path::new("run.toml"), text).unwrap();
+    let plugins = Plugins::build(&cfg, &registry()).unwrap();
+    let mut ctx = securefl_datasets::locate::data_ctx_from(|_| None, false);
+    ctx.search_dirs = vec![data.to_owned()];
+    ctx.allow_download = false;
+    Experiment::prepare(cfg, plugins, &ctx, jobs).unwrap()
+}
+
+#[test]
+fn three_hospitals_two_rounds_beat_the_majority_class() {
+    let Some(data) = real_data_dir() else { return };
+    let mut exp = experiment(&config_text(3, 2), &data, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut writer = RunDir::create(&out, exp.dataset().class_names.clone()).unwrap();
+    let result = exp.run(&mut writer).unwrap();
+    writer
+        .finish("status = \"complete\"\n", &result.global)
+        .unwrap();
+
+    let test = &exp.dataset().test;
+    let counts = test.class_counts(2);
+    let majority = *counts.iter().max().unwrap() as f64 / test.len() as f64;
+    let last = result.rounds.last().unwrap();
+    assert_eq!(last.round, 2);
+    assert!(
+        last.test.accuracy > majority,
+        "accuracy {} vs majority rate {majority}",
+        last.test.accuracy
+    );
+    assert!(last.test.auc.unwrap() > 0.8, "auc {:?}", last.test.auc);
+
+    let rounds = std::fs::read_to_string(out.join("rounds.csv")).unwrap();
+    assert_eq!(rounds.lines().count(), 1 + 3, "header + rounds 0..=2");
+    assert!(rounds.starts_with("round,test_accuracy,test_loss,"));
+    let clients = std::fs::read_to_string(out.join("clients.csv")).unwrap();
+    assert_eq!(
+        clients.lines().count(),
+        1 + 2 * 3,
+        "header + 2 rounds x 3 hospitals"
+    );
+    let samples: usize = clients
+        .lines()
+        .skip(1)
+        .take(3)
+        .map(|l| l.split(',').nth(3).unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(
+        samples,
+        exp.dataset().train.len(),
+        "IID shards cover the training split"
+    );
+    let classes = std::fs::read_to_string(out.join("classes.csv")).unwrap();
+    assert!(classes.contains("2,1,pneumonia,390,"));
+    assert_eq!(
+        std::fs::metadata(out.join("global_model.f32"))
+            .unwrap()
+            .len(),
+        4 * 56_194
+    );
+}
+
+#[test]
+fn results_do_not_depend_on_worker_count_or_repetition() {
+    let Some(data) = real_data_dir() else { return };
+    let text = config_text(3, 1);
+    let a = experiment(&text, &data, 1).run(&mut NoOutput).unwrap();
+    let b = experiment(&text, &data, 3).run(&mut NoOutput).unwrap();
+    assert_eq!(a.global, b.global);
+    let strip = |r: &securefl_core::RunResult| {
+        securefl_core::records::rounds_csv(&r.rounds)
+            .lines()
+            .map(|l| l.rsplitn(7, ',').last().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&a), strip(&b));
+    let c = experiment(&text.replace("seed = 7", "seed = 8"), &data, 2)
+        .run(&mut NoOutput)
+        .unwrap();
+    assert_ne!(a.global, c.global, "another seed gives another run");
+}

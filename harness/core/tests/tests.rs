@@ -1,0 +1,5 @@
+//! Engine tests: config errors with lines, plugin assembly, and a real federated run.
+
+mod config;
+mod run;
+mod support;
