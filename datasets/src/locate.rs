@@ -22,7 +22,9 @@ pub fn download_url(flag: &str) -> String {
 
 /// A [`DataCtx`] from the environment.
 ///
-/// `search_dirs`: `$SECUREFL_DATA`, colon-separated (relative paths kept as given).
+/// `search_dirs`: `$SECUREFL_DATA`, colon-separated; a relative entry is resolved against
+/// `$SECUREFL_ROOT` when that is set (cargo sets it to the workspace root for `cargo run`,
+/// `cargo test` and `cargo bench`, which run inside package folders), else kept as given.
 /// `cache_dir`: `$SECUREFL_CACHE`, else `$XDG_CACHE_HOME/securefl/medmnist`, else
 /// `$HOME/.cache/securefl/medmnist`.
 /// `allow_download`: true unless `$SECUREFL_OFFLINE` is set to something other than `0`.
@@ -32,10 +34,17 @@ pub fn data_ctx_from_env(progress: bool) -> DataCtx {
 
 /// [`data_ctx_from_env`] with the environment given as a lookup function.
 pub fn data_ctx_from(env: impl Fn(&str) -> Option<OsString>, progress: bool) -> DataCtx {
+    let root = env("SECUREFL_ROOT")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
     let search_dirs = env("SECUREFL_DATA")
         .map(|v| {
             std::env::split_paths(&v)
                 .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| match &root {
+                    Some(root) if p.is_relative() => root.join(p),
+                    _ => p,
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -180,6 +189,20 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), OsString::from(v)))
             .collect();
         data_ctx_from(|k| map.get(k).cloned(), false)
+    }
+
+    #[test]
+    fn relative_data_dirs_resolve_against_the_workspace_root() {
+        let ctx = ctx_of(&[
+            ("SECUREFL_DATA", "../data:/abs"),
+            ("SECUREFL_ROOT", "/repo"),
+        ]);
+        assert_eq!(
+            ctx.search_dirs,
+            [PathBuf::from("/repo/../data"), PathBuf::from("/abs")]
+        );
+        let ctx = ctx_of(&[("SECUREFL_DATA", "../data")]);
+        assert_eq!(ctx.search_dirs, [PathBuf::from("../data")]);
     }
 
     #[test]

@@ -2,14 +2,15 @@
 
 use std::path::PathBuf;
 
-/// The first directory in `$SECUREFL_DATA` holding `pneumoniamnist.npz`.
+/// The first directory in `$SECUREFL_DATA` holding `pneumoniamnist.npz` (relative entries
+/// resolved as [`crate::data_ctx_from_env`] does).
 ///
 /// When there is none: panics if `$CI` is `true` (tests needing real data must fail in CI, never
 /// skip); otherwise prints a note to stderr and returns `None`, and the caller returns early.
 pub fn real_data_dir() -> Option<PathBuf> {
-    let dirs = std::env::var_os("SECUREFL_DATA").unwrap_or_default();
-    let found = std::env::split_paths(&dirs)
-        .filter(|d| !d.as_os_str().is_empty())
+    let found = crate::data_ctx_from_env(false)
+        .search_dirs
+        .into_iter()
         .find(|d| d.join("pneumoniamnist.npz").is_file());
     if found.is_none() {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true");
