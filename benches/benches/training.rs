@@ -40,13 +40,7 @@ fn training(c: &mut Criterion) {
             spec,
             epochs: 1,
             batch_size: 64,
-            optimizer: Optimizer::Adam {
-                lr: 1e-3,
-                beta1: 0.9,
-                beta2: 0.999,
-                eps: 1e-8,
-                weight_decay: 0.0,
-            },
+            optimizer: Optimizer::adam(1e-3),
             seed: 1,
         };
         group.bench_function(BenchmarkId::new("dfdx", arch.name()), |b| {

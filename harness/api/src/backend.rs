@@ -39,6 +39,19 @@ pub enum Optimizer {
     },
 }
 
+impl Optimizer {
+    /// Adam with PyTorch's defaults (betas 0.9 and 0.999, eps 1e-8, no weight decay).
+    pub fn adam(lr: f64) -> Self {
+        Self::Adam {
+            lr,
+            beta1: beta1(),
+            beta2: beta2(),
+            eps: eps(),
+            weight_decay: 0.0,
+        }
+    }
+}
+
 fn beta1() -> f64 {
     0.9
 }

@@ -60,13 +60,7 @@ fn training_is_deterministic_and_lowers_the_loss() {
         spec,
         epochs,
         batch_size: 16,
-        optimizer: Optimizer::Adam {
-            lr: 1e-3,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        },
+        optimizer: Optimizer::adam(1e-3),
         seed: 9,
     };
     let a = DfdxBackend.train(&ctx(3), &start, &data).unwrap();
