@@ -33,12 +33,7 @@ impl Defense for FedAvg {
             seed: ctx.seed,
         };
         let avg = ctx.smpc.aggregate(&smpc_ctx, ctx.shares, &weights)?;
-        let delta = avg
-            .value
-            .iter()
-            .zip(ctx.global)
-            .map(|(a, g)| a - g)
-            .collect();
+        let model = avg.value;
         let verdicts = updates
             .iter()
             .map(|u| ClientVerdict {
@@ -48,7 +43,7 @@ impl Defense for FedAvg {
             })
             .collect();
         Ok(Aggregate {
-            delta,
+            model,
             verdicts,
             cost: avg.cost,
         })

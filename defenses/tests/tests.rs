@@ -1,8 +1,8 @@
 //! Defenses on hand-computed inputs.
 
 use securefl_api::{
-    Arch, ClientUpdate, CnnBackend, Defense, DefenseCtx, ImageSet, ModelSpec, PluginError, Setting,
-    SmpcCtx, SmpcProtocol, TrainCtx, TrainOutcome, Verdict,
+    Arch, ClientUpdate, CnnBackend, Defense, DefenseCtx, ImageSet, ModelSpec, Optimizer,
+    PluginError, Setting, SmpcCtx, SmpcProtocol, TrainCtx, TrainOutcome, Verdict,
 };
 use securefl_defenses::FedAvg;
 use securefl_plain::Plaintext;
@@ -34,7 +34,7 @@ fn update(hospital: usize, samples: usize, delta: &[f32]) -> ClientUpdate {
 fn fedavg_weights_by_samples() {
     let global = [1.0f32, 1.0];
     let updates = [update(0, 1, &[4.0, 0.0]), update(1, 3, &[0.0, 8.0])];
-    // Models [5, 1] and [1, 9]; 1/4 * [5, 1] + 3/4 * [1, 9] = [2, 7]; minus the global [1, 1].
+    // Models [5, 1] and [1, 9]; 1/4 * [5, 1] + 3/4 * [1, 9] = [2, 7].
     let spec = ModelSpec {
         arch: Arch::PaperCnn,
         in_channels: 1,
@@ -70,11 +70,19 @@ fn fedavg_weights_by_samples() {
         },
         smpc: &mut smpc,
         shares: &shares,
+        validation_share: None,
         backend: &Unused,
+        train: TrainCtx {
+            spec,
+            epochs: 1,
+            batch_size: 1,
+            optimizer: Optimizer::adam(1e-3),
+            seed: 0,
+        },
         validation: &validation,
     };
     let agg = FedAvg.aggregate(&mut ctx, &updates).unwrap();
-    assert_eq!(agg.delta, vec![1.0, 6.0]);
+    assert_eq!(agg.model, vec![2.0, 7.0]);
     assert!(
         agg.verdicts
             .iter()

@@ -32,6 +32,8 @@ pub struct AttackCtx<'a> {
     pub hospitals: usize,
     /// Number of malicious hospitals.
     pub malicious: usize,
+    /// The malicious hospitals (the attacker's colluders, itself included), ascending.
+    pub colluders: &'a [usize],
     /// The round's global model.
     pub global: &'a [f32],
     /// The architecture.
@@ -59,8 +61,11 @@ pub trait Attack: Send + Sync {
     }
 
     /// Alters the attacker's trained update before it is submitted.
+    ///
+    /// Called once per attacking hospital per round, in hospital order, on the engine's thread,
+    /// so an adaptive attack may keep state across rounds.
     fn poison_update(
-        &self,
+        &mut self,
         _ctx: &AttackCtx<'_>,
         _update: &mut ClientUpdate,
     ) -> Result<(), PluginError> {

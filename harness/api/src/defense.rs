@@ -1,8 +1,9 @@
 //! The defense plugin kinds: pre-aggregators and aggregation rules.
 
+use crate::smpc::DataId;
 use crate::{
     ClientUpdate, ClientVerdict, CnnBackend, CostRecord, ImageSet, ModelSpec, PluginError, ShareId,
-    SmpcProtocol,
+    SmpcProtocol, TrainCtx,
 };
 
 /// What a defense needs and what it reports.
@@ -39,8 +40,13 @@ pub struct DefenseCtx<'a> {
     pub smpc: &'a mut dyn SmpcProtocol,
     /// The share of each submitted model (global + delta), in the order of the updates.
     pub shares: &'a [ShareId],
+    /// The validators' secret-shared copy of `validation`, when the protocol has inference.
+    pub validation_share: Option<DataId>,
     /// The backend, for defenses that train or evaluate in the clear (FLTrust).
     pub backend: &'a dyn CnnBackend,
+    /// The hospitals' local-training settings (for defenses that train a reference update);
+    /// its `seed` is this call's seed.
+    pub train: TrainCtx,
     /// The validation split held by the validators.
     pub validation: &'a ImageSet,
 }
@@ -48,8 +54,8 @@ pub struct DefenseCtx<'a> {
 /// The outcome of a defense.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate {
-    /// The new global model minus the old one.
-    pub delta: Vec<f32>,
+    /// The next global model (for SMPC aggregation, exactly the opened average).
+    pub model: Vec<f32>,
     /// One verdict per submitted update, in the order of the updates.
     pub verdicts: Vec<ClientVerdict>,
     /// The SMPC cost of the defense (verification and secure aggregation).
@@ -58,7 +64,7 @@ pub struct Aggregate {
 
 /// An aggregation rule, possibly rejecting updates.
 ///
-/// Contract: `aggregate` returns a delta of the model's length and one verdict per update;
+/// Contract: `aggregate` returns the next global model and one verdict per update;
 /// a defense with `produces_verdicts = false` reports [`crate::Verdict::NotApplicable`], never a
 /// made-up decision.
 /// Impossible settings (Krum with n ≤ 2f + 2, Bulyan with n < 4f + 3) are refused by `check`
@@ -82,7 +88,8 @@ pub trait Defense: Send {
 
 /// A transformation of the updates before the defense (clipping, bucketing).
 ///
-/// Pre-aggregators always read updates in the clear.
+/// Pre-aggregators always read updates in the clear, after the submitted models are committed
+/// and before they are secret-shared; `ctx.shares` is empty for them.
 pub trait PreAggregator: Send {
     /// Transforms the updates in place.
     fn apply(

@@ -34,6 +34,7 @@ pub use params::{ParamError, Params};
 pub use registry::{Factory, PluginInfo, PluginKind, PluginTrait, Registry, RegistryError};
 pub use seed::{Rng, derive_seed, rng};
 pub use smpc::{
-    EvalOutcome, EvalQuery, Metered, SecurityModel, ShareId, SmpcCaps, SmpcCtx, SmpcProtocol,
+    DataId, EvalOutcome, EvalQuery, Metered, SecurityModel, ShareId, SmpcCaps, SmpcCtx,
+    SmpcProtocol,
 };
 pub use update::{ClientUpdate, ClientVerdict, Verdict};

@@ -203,6 +203,34 @@ impl ModelSpec {
     }
 }
 
+/// Flat weights as a weight file: little-endian f32, nothing else (PyTorch reads it with
+/// `torch.from_numpy(numpy.fromfile(path, "<f4"))` and splits it by [`ModelSpec::param_layout`]).
+pub fn weights_to_bytes(weights: &[f32]) -> Vec<u8> {
+    weights.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// Reads a weight file written by [`weights_to_bytes`] for `spec`; `what` names it in errors.
+pub fn weights_from_bytes(
+    spec: &ModelSpec,
+    bytes: &[u8],
+    what: &str,
+) -> Result<Vec<f32>, crate::PluginError> {
+    let want = spec.param_count() * 4;
+    if bytes.len() != want {
+        return Err(crate::PluginError::invalid(format!(
+            "{what}: {} bytes, but {} with {} input channels and {} classes needs {want}",
+            bytes.len(),
+            spec.arch.name(),
+            spec.in_channels,
+            spec.classes
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,24 +63,32 @@ pub struct Metered<T> {
     pub cost: CostRecord,
 }
 
+/// A handle to a secret-shared labelled image set held by the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DataId(pub usize);
+
 /// What encrypted evaluation may open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EvalQuery {
-    /// Open whether at least this many validation images are classified correctly.
+    /// Open whether at least this many images are classified correctly.
     pub min_correct: Option<u64>,
     /// Open the count of correct predictions itself.
     pub reveal_count: bool,
+    /// Open every predicted class: for tests and accuracy-parity studies only, never in a run.
+    pub reveal_predictions: bool,
 }
 
 /// What encrypted evaluation opened; everything else stays secret-shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvalOutcome {
-    /// Number of validation images.
+    /// Number of images evaluated.
     pub total: u64,
     /// Correct predictions, when the query asked to open them.
     pub correct: Option<u64>,
     /// The pass bit, when the query gave a threshold.
     pub passed: Option<bool>,
+    /// The predicted classes, when the query asked to open them.
+    pub predictions: Option<Vec<u32>>,
 }
 
 /// A secure multi-party computation protocol.
@@ -90,7 +98,8 @@ pub struct EvalOutcome {
 ///   evaluated are the shares that are aggregated, so a model cannot change in between;
 /// - only what a method returns is opened;
 /// - every call reports its honest cost (bytes, messages, rounds) in [`Metered::cost`];
-/// - [`SmpcProtocol::begin_round`] drops the previous round's model shares.
+/// - [`SmpcProtocol::begin_round`] drops the previous round's model shares (shared datasets
+///   stay).
 pub trait SmpcProtocol: Send {
     /// Capabilities and assumptions.
     fn caps(&self) -> SmpcCaps;
@@ -111,22 +120,23 @@ pub trait SmpcProtocol: Send {
         models: &[&[f32]],
     ) -> Result<Metered<Vec<ShareId>>, PluginError>;
 
-    /// Secret-shares the validation set, once per run.
-    fn share_validation(
+    /// Secret-shares a labelled image set (the validators' validation split, once per run).
+    fn share_dataset(
         &mut self,
         _ctx: &SmpcCtx,
         _data: &ImageSet,
-    ) -> Result<Metered<()>, PluginError> {
+    ) -> Result<Metered<DataId>, PluginError> {
         Err(PluginError::Unsupported(
             "this protocol has no encrypted inference".into(),
         ))
     }
 
-    /// Encrypted inference of a shared model on the shared validation set.
+    /// Encrypted inference of a shared model on a shared image set.
     fn evaluate(
         &mut self,
         _ctx: &SmpcCtx,
         _model: ShareId,
+        _data: DataId,
         _query: &EvalQuery,
     ) -> Result<Metered<EvalOutcome>, PluginError> {
         Err(PluginError::Unsupported(

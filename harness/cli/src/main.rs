@@ -48,9 +48,20 @@ pub mod exit {
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let line = format!("{what}{at}").replace('\n', " ");
         let _ = writeln!(
             std::io::stderr(),
-            "error: internal error (a bug in securefl): {info}"
+            "error: internal error (a bug in securefl): {line}"
         );
     }));
     let cli = Cli::parse();

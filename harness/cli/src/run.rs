@@ -21,6 +21,7 @@ pub fn run(config: &Path, out: Option<PathBuf>, jobs: Option<usize>) -> Result<(
     let plugins = Plugins::build(&cfg, &reg).map_err(Failure::input)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let out = out.unwrap_or_else(|| Path::new("results").join(&cfg.name));
+    securefl_core::rundir::check_out(&out).map_err(Failure::input)?;
     let data = securefl_datasets::data_ctx_from_env(true);
     let mut exp = Experiment::prepare(cfg.clone(), plugins, &data, jobs).map_err(classify)?;
     let mut dir = RunDir::create(&out, exp.dataset().class_names.clone()).map_err(Failure::run)?;
@@ -42,6 +43,8 @@ pub fn run(config: &Path, out: Option<PathBuf>, jobs: Option<usize>) -> Result<(
         version: env!("CARGO_PKG_VERSION").to_owned(),
         rustc: env!("SECUREFL_RUSTC_VERSION").to_owned(),
         jobs,
+        git_commit: env!("SECUREFL_GIT_COMMIT").to_owned(),
+        git_dirty: env!("SECUREFL_GIT_DIRTY") == "true",
     };
     let text = manifest::render(&build, &facts);
     let out = dir.finish(&text, &result.global).map_err(Failure::run)?;
@@ -59,11 +62,7 @@ pub fn run(config: &Path, out: Option<PathBuf>, jobs: Option<usize>) -> Result<(
 /// running (exit 1).
 fn classify(e: RunError) -> Failure {
     match &e {
-        RunError::Config(_)
-        | RunError::Plugin {
-            stage: "dataset" | "partition",
-            ..
-        } => Failure::input(e),
+        RunError::Config(_) | RunError::Output(_) => Failure::input(e),
         _ => Failure::run(e),
     }
 }

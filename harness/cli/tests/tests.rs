@@ -169,6 +169,16 @@ fn a_run_writes_a_complete_folder_and_repeats_exactly() {
 }
 
 #[test]
+fn an_existing_folder_that_is_not_a_run_is_never_replaced() {
+    let case = Case::new(&tiny_config(2, 1));
+    std::fs::create_dir(case.path("out")).unwrap();
+    std::fs::write(case.path("out/notes.txt"), b"mine").unwrap();
+    let out = case.run(&case.path("data"));
+    assert_input_error(&out, "is not a securefl run folder");
+    assert!(case.path("out/notes.txt").exists());
+}
+
+#[test]
 fn list_shows_every_kind_with_names() {
     let dir = tempfile::tempdir().unwrap();
     let out = securefl(&["list"], dir.path(), dir.path());
@@ -192,16 +202,5 @@ fn list_shows_every_kind_with_names() {
 
 /// The CSV without its `_s` (wall-clock) columns.
 fn without_timing(csv: &str) -> String {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let keep: Vec<usize> = (0..header.len())
-        .filter(|&i| !header[i].ends_with("_s"))
-        .collect();
-    std::iter::once(header.join(","))
-        .chain(lines.map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            keep.iter().map(|&i| f[i]).collect::<Vec<_>>().join(",")
-        }))
-        .collect::<Vec<_>>()
-        .join("\n")
+    securefl_core::records::without_timing(csv)
 }

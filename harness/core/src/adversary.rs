@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use rand::seq::SliceRandom;
 
-use crate::config::{Config, ConfigError, PluginSpec};
+use crate::config::Config;
 
 /// Number of malicious hospitals the config asks for.
 pub fn count(cfg: &Config) -> usize {
@@ -14,34 +14,12 @@ pub fn count(cfg: &Config) -> usize {
     }
 }
 
-/// The malicious hospitals, validated.
-pub fn choose(cfg: &Config) -> Result<BTreeSet<usize>, ConfigError> {
-    let n = cfg.federation.hospitals;
-    let a = &cfg.adversary;
-    let section = PluginSpec {
-        line: None,
-        ..PluginSpec::named("")
-    };
-    let fail = |field: &str, msg: String| cfg.error(&section, "adversary", Some(field), &msg);
-    if !(0.0..=1.0).contains(&a.fraction) {
-        return Err(fail(
-            "fraction",
-            format!("{} is not a fraction in [0, 1]", a.fraction),
-        ));
+/// The malicious hospitals (the config is already validated).
+pub fn choose(cfg: &Config) -> BTreeSet<usize> {
+    if let Some(list) = &cfg.adversary.hospitals {
+        return list.iter().copied().collect();
     }
-    if a.from_round == 0 {
-        return Err(fail("from-round", "rounds count from 1".into()));
-    }
-    if let Some(list) = &a.hospitals {
-        if let Some(bad) = list.iter().find(|&&h| h >= n) {
-            return Err(fail(
-                "hospitals",
-                format!("hospital {bad} does not exist (hospitals are 0..{n})"),
-            ));
-        }
-        return Ok(list.iter().copied().collect());
-    }
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut order: Vec<usize> = (0..cfg.federation.hospitals).collect();
     order.shuffle(&mut securefl_api::rng(cfg.seed, &["adversary"]));
-    Ok(order.into_iter().take(count(cfg)).collect())
+    order.into_iter().take(count(cfg)).collect()
 }

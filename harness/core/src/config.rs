@@ -240,7 +240,7 @@ impl Config {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        Ok(Self {
+        let cfg = Self {
             path: path.to_owned(),
             source: source.to_owned(),
             name: raw.name.unwrap_or(stem),
@@ -261,7 +261,9 @@ impl Config {
             defense: plugin("defense", raw.defense, "fedavg")?,
             smpc: plugin("smpc", raw.smpc, "none")?,
             consensus: plugin("consensus", raw.consensus, "none")?,
-        })
+        };
+        crate::validate::validate(&cfg)?;
+        Ok(cfg)
     }
 
     /// The config with every default filled in, as recorded in the manifest.
@@ -366,7 +368,7 @@ fn line_of_key(source: &str, key: &str) -> Option<usize> {
 }
 
 /// The first line at or after `from` that assigns `key` (`key = ...` or `, key = ...` inline).
-fn line_of_key_after(source: &str, key: &str, from: usize) -> Option<usize> {
+pub(crate) fn line_of_key_after(source: &str, key: &str, from: usize) -> Option<usize> {
     source
         .lines()
         .enumerate()

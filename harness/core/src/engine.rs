@@ -13,7 +13,9 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use securefl_api::{DataCtx, Dataset, ModelSpec, PartitionCtx, PluginError, SmpcCtx, derive_seed};
+use securefl_api::{
+    DataCtx, DataId, Dataset, ModelSpec, PartitionCtx, PluginError, SmpcCtx, derive_seed,
+};
 
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
@@ -31,6 +33,7 @@ pub struct Experiment {
     pub(crate) malicious: BTreeSet<usize>,
     pub(crate) spec: ModelSpec,
     pub(crate) jobs: usize,
+    pub(crate) validation_share: Option<DataId>,
 }
 
 /// What a finished run returns.
@@ -46,17 +49,19 @@ pub struct RunResult {
 
 impl Experiment {
     /// Loads the dataset, partitions it and chooses the malicious hospitals.
+    ///
+    /// A dataset or partition that cannot be used is a config error pointing at its section.
     pub fn prepare(
         cfg: Config,
         plugins: Plugins,
         data: &DataCtx,
         jobs: usize,
     ) -> Result<Self, RunError> {
-        let malicious = adversary::choose(&cfg)?;
+        let malicious = adversary::choose(&cfg);
         let dataset = plugins
             .dataset
             .load(data)
-            .map_err(|e| RunError::plugin("dataset", e))?;
+            .map_err(|e| cfg.error(&cfg.dataset, "dataset", None, &e.to_string()))?;
         let spec = ModelSpec {
             arch: cfg.model.arch,
             in_channels: dataset.train.channels,
@@ -66,12 +71,12 @@ impl Experiment {
             hospitals: cfg.federation.hospitals,
             classes: dataset.classes(),
             seed: derive_seed(cfg.seed, &["partition"]),
-            min_samples: cfg.federation.min_samples.max(1),
+            min_samples: cfg.federation.min_samples,
         };
         let shards = plugins
             .partitioner
             .split(&pctx, &dataset.train.labels)
-            .map_err(|e| RunError::plugin("partition", e))?;
+            .map_err(|e| cfg.error(&cfg.partition, "partition", None, &e.to_string()))?;
         check_shards(&shards, &pctx, dataset.train.len())?;
         Ok(Self {
             cfg,
@@ -81,6 +86,7 @@ impl Experiment {
             malicious,
             spec,
             jobs: jobs.max(1),
+            validation_share: None,
         })
     }
 
@@ -139,15 +145,18 @@ impl Experiment {
         if !self.plugins.smpc.caps().inference {
             return Ok(());
         }
+        let seed = derive_seed(self.cfg.seed, &["smpc", "validation"]);
         let ctx = SmpcCtx {
             round: 0,
             validators: self.cfg.federation.hospitals,
-            seed: derive_seed(self.cfg.seed, &["smpc", "validation"]),
+            seed,
         };
-        self.plugins
+        let shared = self
+            .plugins
             .smpc
-            .share_validation(&ctx, &self.dataset.val)
+            .share_dataset(&ctx, &self.dataset.val)
             .map_err(|e| RunError::plugin("smpc", e))?;
+        self.validation_share = Some(shared.value);
         Ok(())
     }
 
@@ -160,15 +169,30 @@ impl Experiment {
         Ok(row)
     }
 
-    /// Test-split metrics of `weights`.
+    /// Test-split metrics of `weights`; the backend must give finite logits for every image.
     pub(crate) fn evaluate(&self, weights: &[f32]) -> Result<Metrics, RunError> {
         let test = &self.dataset.test;
+        let classes = self.spec.classes;
         let logits = self
             .plugins
             .backend
             .predict(&self.spec, weights, test)
             .map_err(|e| RunError::plugin("backend", e))?;
-        Ok(metrics::evaluate(&logits, &test.labels, self.spec.classes))
+        let fail = |m: String| RunError::plugin("backend", PluginError::Failed(m));
+        if logits.len() != test.len() * classes {
+            return Err(fail(format!(
+                "predict returned {} logits for {} images x {classes} classes",
+                logits.len(),
+                test.len()
+            )));
+        }
+        if logits.iter().any(|v| !v.is_finite()) {
+            return Err(fail(
+                "the global model gives non-finite logits on the test split (it has diverged)"
+                    .into(),
+            ));
+        }
+        Ok(metrics::evaluate(&logits, &test.labels, classes))
     }
 }
 

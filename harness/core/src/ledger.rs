@@ -3,7 +3,7 @@
 
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
-use securefl_api::{ClientVerdict, Transaction, TxKind};
+use securefl_api::{ClientUpdate, ClientVerdict, Transaction, TxKind, Verdict};
 
 /// blake2b-256 of flat weights, as little-endian f32 bytes.
 pub fn model_hash(weights: &[f32]) -> [u8; 32] {
@@ -19,46 +19,52 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The round's transactions, in ledger order.
+/// The round's transactions, in ledger order:
+/// - one `model-commitment` per hospital, authored by it: blake2b-256 of the model it submitted
+///   (after any poisoning, before any pre-aggregation);
+/// - one `verdict` per hospital, authored by the validators (author 0 for now): the hospital's
+///   index (u32 LE) then the verdict's name;
+/// - one `aggregation`: each included hospital (verdict not `rejected`) as its index (u32 LE)
+///   and sample count (u64 LE), its FedAvg weight;
+/// - one `global-model`: blake2b-256 of the proposed next global model.
 pub fn round_transactions(
     round: usize,
-    models: &[Vec<f32>],
+    submitted: &[Vec<f32>],
+    updates: &[ClientUpdate],
     verdicts: &[ClientVerdict],
-    global: &[f32],
+    next_global: &[f32],
 ) -> Vec<Transaction> {
     let round = round as u32;
-    let mut txs: Vec<Transaction> = models
+    let tx = |kind, author, payload| Transaction {
+        kind,
+        round,
+        author,
+        payload,
+    };
+    let mut txs: Vec<Transaction> = submitted
         .iter()
         .enumerate()
-        .map(|(h, m)| Transaction {
-            kind: TxKind::ModelCommitment,
-            round,
-            author: h as u32,
-            payload: model_hash(m).to_vec(),
+        .map(|(h, m)| tx(TxKind::ModelCommitment, h as u32, model_hash(m).to_vec()))
+        .collect();
+    txs.extend(verdicts.iter().map(|v| {
+        let mut payload = (v.hospital as u32).to_le_bytes().to_vec();
+        payload.extend_from_slice(v.verdict.as_str().as_bytes());
+        tx(TxKind::Verdict, 0, payload)
+    }));
+    let included: Vec<u8> = verdicts
+        .iter()
+        .zip(updates)
+        .filter(|(v, _)| v.verdict != Verdict::Rejected)
+        .flat_map(|(v, u)| {
+            [
+                (v.hospital as u32).to_le_bytes().to_vec(),
+                (u.samples as u64).to_le_bytes().to_vec(),
+            ]
+            .concat()
         })
         .collect();
-    txs.extend(verdicts.iter().map(|v| Transaction {
-        kind: TxKind::Verdict,
-        round,
-        author: v.hospital as u32,
-        payload: v.verdict.as_str().as_bytes().to_vec(),
-    }));
-    let accepted: Vec<u8> = verdicts
-        .iter()
-        .flat_map(|v| (v.hospital as u32).to_le_bytes())
-        .collect();
-    txs.push(Transaction {
-        kind: TxKind::Aggregation,
-        round,
-        author: 0,
-        payload: accepted,
-    });
-    txs.push(Transaction {
-        kind: TxKind::GlobalModel,
-        round,
-        author: 0,
-        payload: model_hash(global).to_vec(),
-    });
+    txs.push(tx(TxKind::Aggregation, 0, included));
+    txs.push(tx(TxKind::GlobalModel, 0, model_hash(next_global).to_vec()));
     txs
 }
 

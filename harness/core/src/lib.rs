@@ -15,6 +15,7 @@ pub mod plugins;
 pub mod records;
 mod round;
 pub mod rundir;
+mod validate;
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,9 @@ pub enum RunError {
         /// What it said.
         source: PluginError,
     },
+    /// The output folder cannot be used.
+    #[error("{0}")]
+    Output(String),
     /// A file could not be written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -3,8 +3,6 @@
 //! The manifest is the one file allowed to hold wall-clock facts (start time, duration,
 //! machine); the result tables never do, beyond their `_s` timing columns.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use securefl_api::{Dataset, ModelSpec};
@@ -23,6 +21,10 @@ pub struct BuildInfo {
     pub rustc: String,
     /// Parallel training jobs.
     pub jobs: usize,
+    /// The git commit the binary was built from (`unknown` outside a checkout).
+    pub git_commit: String,
+    /// True when tracked files differed from that commit at build time.
+    pub git_dirty: bool,
 }
 
 /// What the manifest records about the run itself.
@@ -102,9 +104,8 @@ fn run_table(build: &BuildInfo, facts: &RunFacts<'_>) -> toml::Table {
         "config_blake2b".into(),
         hex(&blake2_text(&facts.cfg.source)).into(),
     );
-    let (commit, dirty) = git_state(facts.cfg.path.parent().unwrap_or(Path::new(".")));
-    t.insert("git_commit".into(), commit.into());
-    t.insert("git_dirty".into(), dirty.into());
+    t.insert("git_commit".into(), build.git_commit.clone().into());
+    t.insert("git_dirty".into(), build.git_dirty.into());
     t.insert("rustc".into(), build.rustc.clone().into());
     t.insert(
         "backend_device".into(),
@@ -163,29 +164,6 @@ fn field(text: &str, key: &str) -> Option<String> {
 fn blake2_text(text: &str) -> [u8; 32] {
     use blake2::Digest;
     blake2::Blake2b::<blake2::digest::consts::U32>::digest(text.as_bytes()).into()
-}
-
-/// The commit of the repository holding `dir`, and whether the work tree differs from it.
-fn git_state(dir: &Path) -> (String, bool) {
-    let run = |args: &[&str]| {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-    };
-    let commit =
-        run(&["rev-parse", "HEAD"]).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-        .is_some_and(|o| !o.stdout.is_empty());
-    (commit.unwrap_or_else(|| "unknown".into()), dirty)
 }
 
 /// Now, UTC, as `YYYY-MM-DDThh:mm:ssZ`.

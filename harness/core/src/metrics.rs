@@ -93,7 +93,7 @@ pub fn binary_auc(scores: &[(f64, bool)]) -> Option<f64> {
     while i < sorted.len() {
         let j = sorted[i..]
             .iter()
-            .position(|s| s.0 != sorted[i].0)
+            .position(|s| s.0.total_cmp(&sorted[i].0).is_ne())
             .map_or(sorted.len(), |k| i + k);
         let avg_rank = (i + 1 + j) as f64 / 2.0;
         rank_sum += avg_rank * sorted[i..j].iter().filter(|s| s.1).count() as f64;
@@ -133,6 +133,17 @@ mod tests {
             Some(0.75)
         );
         assert_eq!(binary_auc(&[(0.3, true)]), None);
+    }
+
+    #[test]
+    fn auc_terminates_on_nan_scores() {
+        let auc = binary_auc(&[
+            (f64::NAN, true),
+            (f64::NAN, false),
+            (0.2, true),
+            (0.1, false),
+        ]);
+        assert!(auc.is_some());
     }
 
     #[test]

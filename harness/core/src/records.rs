@@ -49,6 +49,10 @@ pub struct RoundRow {
     pub consensus_latency_us: u64,
     /// Consensus messages and bytes.
     pub consensus: CostRecord,
+    /// Consensus view changes.
+    pub view_changes: u64,
+    /// Forks seen by consensus.
+    pub forks: u64,
     /// Wall-clock phases.
     pub times: PhaseTimes,
 }
@@ -77,8 +81,9 @@ pub struct ClientRow {
 }
 
 const ROUND_HEADER: &str = "round,test_accuracy,test_loss,test_balanced_accuracy,test_auc,accepted,rejected,\
-smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,consensus_finalized,consensus_latency_us,\
-consensus_messages,consensus_bytes,train_s,attack_s,defense_s,consensus_s,eval_s,round_s";
+smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,consensus_finalized,\
+consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
+consensus_forks,train_s,attack_s,defense_s,smpc_compute_s,consensus_s,eval_s,round_s";
 
 const CLIENT_HEADER: &str =
     "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,train_s";
@@ -89,28 +94,42 @@ const CLASS_HEADER: &str = "round,class,name,support,recall";
 pub fn rounds_csv(rows: &[RoundRow]) -> String {
     let mut out = format!("{ROUND_HEADER}\n");
     for r in rows {
-        let t = &r.times;
-        let _ = writeln!(
+        let (t, m, c) = (&r.times, &r.test, &r.smpc);
+        let _ = write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            "{},{},{},{},{},{},{},",
             r.round,
-            r.test.accuracy,
-            r.test.loss,
-            r.test.balanced_accuracy,
-            opt(r.test.auc),
+            m.accuracy,
+            m.loss,
+            m.balanced_accuracy,
+            opt(m.auc),
             r.accepted,
-            r.rejected,
-            r.smpc.bytes,
-            r.smpc.offline_bytes,
-            r.smpc.messages,
-            r.smpc.rounds,
+            r.rejected
+        );
+        let _ = write!(
+            out,
+            "{},{},{},{},{},",
+            c.bytes, c.offline_bytes, c.messages, c.rounds, c.max_party_bytes
+        );
+        let k = &r.consensus;
+        let _ = write!(
+            out,
+            "{},{},{},{},{},{},{},",
             r.finalized,
             r.consensus_latency_us,
-            r.consensus.messages,
-            r.consensus.bytes,
+            k.messages,
+            k.bytes,
+            k.rounds,
+            r.view_changes,
+            r.forks
+        );
+        let _ = writeln!(
+            out,
+            "{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
             t.train,
             t.attack,
             t.defense,
+            c.compute.as_secs_f64(),
             t.consensus,
             t.eval,
             t.total
@@ -158,6 +177,30 @@ pub fn classes_csv(rows: &[RoundRow], names: &[String]) -> String {
     out
 }
 
+/// A result table without its wall-clock (`_s`) columns: what must be identical between two
+/// runs of the same config.
+pub fn without_timing(csv: &str) -> String {
+    let mut lines = csv.lines();
+    let Some(header) = lines.next() else {
+        return String::new();
+    };
+    let names: Vec<&str> = header.split(',').collect();
+    let keep: Vec<usize> = (0..names.len())
+        .filter(|&i| !names[i].ends_with("_s"))
+        .collect();
+    let pick = |line: &str| {
+        let fields: Vec<&str> = line.split(',').collect();
+        keep.iter()
+            .filter_map(|&i| fields.get(i).copied())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    std::iter::once(pick(header))
+        .chain(lines.map(pick))
+        .map(|l| l + "\n")
+        .collect()
+}
+
 /// An empty field for a missing value.
 fn opt(v: Option<f64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -175,6 +218,14 @@ fn csv_text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timing_columns_are_dropped_by_name() {
+        assert_eq!(
+            without_timing("round,a_s,x,round_s\n1,0.5,7,2.0\n"),
+            "round,x\n1,7\n"
+        );
+    }
 
     #[test]
     fn text_fields_are_quoted_when_needed() {

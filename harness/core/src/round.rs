@@ -5,8 +5,8 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use securefl_api::{
-    AttackCtx, AttackKnowledge, ClientUpdate, ConsensusCtx, CostRecord, DefenseCtx, ImageSet,
-    Setting, SmpcCtx, TrainCtx, TrainOutcome, Verdict, derive_seed,
+    Aggregate, AttackCtx, AttackKnowledge, ClientUpdate, ConsensusCtx, CostRecord, DefenseCtx,
+    ImageSet, Setting, SmpcCtx, TrainCtx, TrainOutcome, Verdict, derive_seed,
 };
 
 use crate::RunError;
@@ -27,11 +27,13 @@ pub(crate) fn empty_row(round: usize, test: Metrics) -> RoundRow {
         finalized: true,
         consensus_latency_us: 0,
         consensus: CostRecord::default(),
+        view_changes: 0,
+        forks: 0,
         times: PhaseTimes::default(),
     }
 }
 
-/// Runs round `r`, replacing `global` with the next global model.
+/// Runs round `r`; `global` becomes the next global model once its block is final.
 pub(crate) fn run(
     exp: &mut Experiment,
     r: usize,
@@ -40,6 +42,7 @@ pub(crate) fn run(
 ) -> Result<(RoundRow, Vec<ClientRow>), RunError> {
     let t0 = Instant::now();
     let mut times = PhaseTimes::default();
+    let colluders: Vec<usize> = exp.malicious.iter().copied().collect();
     let smpc_ctx = SmpcCtx {
         round: r,
         validators: exp.cfg.federation.hospitals,
@@ -47,68 +50,23 @@ pub(crate) fn run(
     };
     exp.plugins.smpc.begin_round(&smpc_ctx);
 
-    let trained = train_all(exp, r, global, observer)?;
+    let trained = train_all(exp, r, global, &colluders, observer)?;
     times.train = t0.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let mut updates: Vec<ClientUpdate> = trained
-        .iter()
-        .enumerate()
-        .map(|(h, (out, _))| ClientUpdate {
-            hospital: h,
-            samples: exp.shards[h].len(),
-            delta: out
-                .weights
-                .iter()
-                .zip(global.iter())
-                .map(|(w, g)| w - g)
-                .collect(),
-            train_loss: out.train_loss,
-        })
-        .collect();
-    poison_updates(exp, r, global, &mut updates)?;
+    let mut updates = to_updates(exp, global, &trained);
+    poison_updates(exp, r, global, &colluders, &mut updates)?;
+    let submitted: Vec<Vec<f32>> = updates.iter().map(|u| add(global, &u.delta)).collect();
+    let norms: Vec<f64> = updates.iter().map(ClientUpdate::norm).collect();
     pre_aggregate(exp, r, global, &mut updates)?;
     times.attack = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let models: Vec<Vec<f32>> = updates.iter().map(|u| add(global, &u.delta)).collect();
-    let refs: Vec<&[f32]> = models.iter().map(Vec::as_slice).collect();
-    let shared = exp
-        .plugins
-        .smpc
-        .share_models(&smpc_ctx, &exp.spec, &refs)
-        .map_err(|e| RunError::plugin("smpc", e))?;
-    let mut agg = {
-        let mut ctx = DefenseCtx {
-            round: r,
-            global,
-            spec: exp.spec,
-            seed: seed(exp, r, "defense"),
-            setting: setting(exp),
-            smpc: exp.plugins.smpc.as_mut(),
-            shares: &shared.value,
-            backend: exp.plugins.backend.as_ref(),
-            validation: &exp.dataset.val,
-        };
-        exp.plugins
-            .defense
-            .aggregate(&mut ctx, &updates)
-            .map_err(|e| RunError::plugin("defense", e))?
-    };
-    agg.cost += shared.cost;
-    check_aggregate(
-        exp,
-        r,
-        global,
-        &agg.delta,
-        agg.verdicts.len(),
-        updates.len(),
-    )?;
-    let next = add(global, &agg.delta);
+    let agg = defend(exp, r, global, &smpc_ctx, &updates)?;
     times.defense = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let txs = ledger::round_transactions(r, &models, &agg.verdicts, &next);
+    let txs = ledger::round_transactions(r, &submitted, &updates, &agg.verdicts, &agg.model);
     let cctx = ConsensusCtx {
         round: r,
         validators: exp.cfg.federation.hospitals,
@@ -122,27 +80,14 @@ pub(crate) fn run(
     times.consensus = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    *global = next;
+    if commit.finalized {
+        *global = agg.model.clone();
+    }
     let test = exp.evaluate(global)?;
     times.eval = t.elapsed().as_secs_f64();
     times.total = t0.elapsed().as_secs_f64();
 
-    let clients = updates
-        .iter()
-        .zip(&agg.verdicts)
-        .zip(&trained)
-        .map(|((u, v), (_, train_s))| ClientRow {
-            round: r,
-            hospital: u.hospital,
-            malicious: attacking(exp, u.hospital, r),
-            samples: u.samples,
-            train_loss: u.train_loss,
-            update_norm: u.norm(),
-            verdict: v.verdict,
-            verify_score: v.score,
-            train_s: *train_s,
-        })
-        .collect();
+    let clients = client_rows(exp, r, &updates, &norms, &agg, &trained);
     let mut row = empty_row(r, test);
     row.accepted = agg
         .verdicts
@@ -158,8 +103,96 @@ pub(crate) fn run(
     row.finalized = commit.finalized;
     row.consensus_latency_us = commit.latency_us;
     row.consensus = commit.cost;
+    row.view_changes = commit.view_changes;
+    row.forks = commit.forks;
     row.times = times;
     Ok((row, clients))
+}
+
+/// Local models minus the global model, one update per hospital.
+fn to_updates(
+    exp: &Experiment,
+    global: &[f32],
+    trained: &[(TrainOutcome, f64)],
+) -> Vec<ClientUpdate> {
+    trained
+        .iter()
+        .enumerate()
+        .map(|(h, (out, _))| ClientUpdate {
+            hospital: h,
+            samples: exp.shards[h].len(),
+            delta: out.weights.iter().zip(global).map(|(w, g)| w - g).collect(),
+            train_loss: out.train_loss,
+        })
+        .collect()
+}
+
+/// Steps 4–5: share the models, then verify and aggregate them.
+fn defend(
+    exp: &mut Experiment,
+    r: usize,
+    global: &[f32],
+    smpc_ctx: &SmpcCtx,
+    updates: &[ClientUpdate],
+) -> Result<Aggregate, RunError> {
+    let models: Vec<Vec<f32>> = updates.iter().map(|u| add(global, &u.delta)).collect();
+    let refs: Vec<&[f32]> = models.iter().map(Vec::as_slice).collect();
+    let shared = exp
+        .plugins
+        .smpc
+        .share_models(smpc_ctx, &exp.spec, &refs)
+        .map_err(|e| RunError::plugin("smpc", e))?;
+    let seed = seed(exp, r, "defense");
+    let (setting, train) = (setting(exp), train_ctx(exp, seed));
+    let mut ctx = DefenseCtx {
+        round: r,
+        global,
+        spec: exp.spec,
+        seed,
+        setting,
+        smpc: exp.plugins.smpc.as_mut(),
+        shares: &shared.value,
+        validation_share: exp.validation_share,
+        backend: exp.plugins.backend.as_ref(),
+        train,
+        validation: &exp.dataset.val,
+    };
+    let mut agg = exp
+        .plugins
+        .defense
+        .aggregate(&mut ctx, updates)
+        .map_err(|e| RunError::plugin("defense", e))?;
+    agg.cost += shared.cost;
+    check_aggregate(r, global, &agg, updates.len())?;
+    Ok(agg)
+}
+
+/// The rows of `clients.csv` for this round.
+fn client_rows(
+    exp: &Experiment,
+    r: usize,
+    updates: &[ClientUpdate],
+    norms: &[f64],
+    agg: &Aggregate,
+    trained: &[(TrainOutcome, f64)],
+) -> Vec<ClientRow> {
+    updates
+        .iter()
+        .zip(norms)
+        .zip(&agg.verdicts)
+        .zip(trained)
+        .map(|(((u, &norm), v), (_, train_s))| ClientRow {
+            round: r,
+            hospital: u.hospital,
+            malicious: attacking(exp, u.hospital, r),
+            samples: u.samples,
+            train_loss: u.train_loss,
+            update_norm: norm,
+            verdict: v.verdict,
+            verify_score: v.score,
+            train_s: *train_s,
+        })
+        .collect()
 }
 
 fn seed(exp: &Experiment, r: usize, what: &str) -> u64 {
@@ -173,6 +206,17 @@ fn setting(exp: &Experiment) -> Setting {
     }
 }
 
+/// The hospitals' training settings with the given seed.
+fn train_ctx(exp: &Experiment, seed: u64) -> TrainCtx {
+    TrainCtx {
+        spec: exp.spec,
+        epochs: exp.cfg.train.local_epochs,
+        batch_size: exp.cfg.train.batch_size,
+        optimizer: exp.cfg.train.optimizer,
+        seed,
+    }
+}
+
 /// True when hospital `h` attacks in round `r`.
 fn attacking(exp: &Experiment, h: usize, r: usize) -> bool {
     exp.malicious.contains(&h) && r >= exp.cfg.adversary.from_round
@@ -182,11 +226,14 @@ fn add(a: &[f32], b: &[f32]) -> Vec<f32> {
     a.iter().zip(b).map(|(x, y)| x + y).collect()
 }
 
+/// The attack context of hospital `h` for the hook `hook` (`data` or `update`).
 fn attack_ctx<'a>(
     exp: &Experiment,
     r: usize,
     h: usize,
+    hook: &str,
     global: &'a [f32],
+    colluders: &'a [usize],
     benign: &'a [ClientUpdate],
 ) -> AttackCtx<'a> {
     AttackCtx {
@@ -194,12 +241,13 @@ fn attack_ctx<'a>(
         hospital: h,
         hospitals: exp.cfg.federation.hospitals,
         malicious: exp.malicious.len(),
+        colluders,
         global,
         spec: exp.spec,
         classes: exp.spec.classes,
         seed: derive_seed(
             exp.cfg.seed,
-            &["round", &r.to_string(), "attack", &h.to_string()],
+            &["round", &r.to_string(), "attack", hook, &h.to_string()],
         ),
         benign,
     }
@@ -224,6 +272,7 @@ fn train_all(
     exp: &Experiment,
     r: usize,
     global: &[f32],
+    colluders: &[usize],
     observer: &mut dyn Observer,
 ) -> Result<Vec<(TrainOutcome, f64)>, RunError> {
     let n = exp.cfg.federation.hospitals;
@@ -235,15 +284,9 @@ fn train_all(
         attack: exp.plugins.attack.as_ref(),
         train: &exp.dataset.train,
         shards: &exp.shards,
-        ctx: TrainCtx {
-            spec: exp.spec,
-            epochs: exp.cfg.train.local_epochs,
-            batch_size: exp.cfg.train.batch_size,
-            optimizer: exp.cfg.train.optimizer,
-            seed: 0,
-        },
+        ctx: train_ctx(exp, 0),
         attackers: (0..n).map(|h| attacking(exp, h, r)).collect(),
-        attack_ctx: attack_ctx(exp, r, 0, global, &[]),
+        attack_ctx: attack_ctx(exp, r, 0, "data", global, colluders, &[]),
     };
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<Result<(TrainOutcome, f64), RunError>>> =
@@ -276,10 +319,13 @@ fn train_all(
 /// One hospital's local training, with data poisoning when it attacks.
 fn train_one(job: &TrainJob<'_>, h: usize) -> Result<(TrainOutcome, f64), RunError> {
     let t = Instant::now();
-    let round = job.round.to_string();
+    let (round, hospital) = (job.round.to_string(), h.to_string());
     let mut data: ImageSet = job.train.subset(&job.shards[h]);
     if job.attackers[h] {
-        let seed = derive_seed(job.exp_seed, &["round", &round, "attack", &h.to_string()]);
+        let seed = derive_seed(
+            job.exp_seed,
+            &["round", &round, "attack", "data", &hospital],
+        );
         let ctx = AttackCtx {
             hospital: h,
             seed,
@@ -290,7 +336,7 @@ fn train_one(job: &TrainJob<'_>, h: usize) -> Result<(TrainOutcome, f64), RunErr
             .map_err(|e| RunError::plugin("attack", e))?;
     }
     let ctx = TrainCtx {
-        seed: derive_seed(job.exp_seed, &["round", &round, "train", &h.to_string()]),
+        seed: derive_seed(job.exp_seed, &["round", &round, "train", &hospital]),
         ..job.ctx
     };
     let out = job
@@ -300,11 +346,13 @@ fn train_one(job: &TrainJob<'_>, h: usize) -> Result<(TrainOutcome, f64), RunErr
     Ok((out, t.elapsed().as_secs_f64()))
 }
 
-/// Step 2: attackers alter their updates; omniscient ones see the benign updates.
+/// Step 2: attackers alter their updates, in hospital order; omniscient ones see the benign
+/// updates as trained.
 fn poison_updates(
-    exp: &Experiment,
+    exp: &mut Experiment,
     r: usize,
     global: &[f32],
+    colluders: &[usize],
     updates: &mut [ClientUpdate],
 ) -> Result<(), RunError> {
     let attackers: Vec<usize> = (0..updates.len())
@@ -322,7 +370,7 @@ fn poison_updates(
         AttackKnowledge::Own => Vec::new(),
     };
     for h in attackers {
-        let ctx = attack_ctx(exp, r, h, global, &benign);
+        let ctx = attack_ctx(exp, r, h, "update", global, colluders, &benign);
         exp.plugins
             .attack
             .poison_update(&ctx, &mut updates[h])
@@ -331,7 +379,7 @@ fn poison_updates(
     Ok(())
 }
 
-/// Step 3: pre-aggregators, in config order.
+/// Step 3: pre-aggregators, in config order, in the clear.
 fn pre_aggregate(
     exp: &mut Experiment,
     r: usize,
@@ -340,6 +388,7 @@ fn pre_aggregate(
 ) -> Result<(), RunError> {
     let setting = setting(exp);
     let seed = seed(exp, r, "pre-aggregate");
+    let train = train_ctx(exp, seed);
     for pre in &mut exp.plugins.pre_aggregators {
         let ctx = DefenseCtx {
             round: r,
@@ -349,7 +398,9 @@ fn pre_aggregate(
             setting,
             smpc: exp.plugins.smpc.as_mut(),
             shares: &[],
+            validation_share: exp.validation_share,
             backend: exp.plugins.backend.as_ref(),
+            train,
             validation: &exp.dataset.val,
         };
         pre.apply(&ctx, updates)
@@ -358,13 +409,11 @@ fn pre_aggregate(
     Ok(())
 }
 
-/// The defense's contract, checked: one verdict per update, a finite delta of the right length.
+/// The defense's contract, checked: one verdict per update, a finite model of the right length.
 fn check_aggregate(
-    exp: &Experiment,
     r: usize,
     global: &[f32],
-    delta: &[f32],
-    verdicts: usize,
+    agg: &Aggregate,
     updates: usize,
 ) -> Result<(), RunError> {
     let fail = |m: String| {
@@ -373,18 +422,18 @@ fn check_aggregate(
             securefl_api::PluginError::Failed(format!("round {r}: {m}")),
         )
     };
-    if delta.len() != global.len() || verdicts != updates {
+    if agg.model.len() != global.len() || agg.verdicts.len() != updates {
         return Err(fail(format!(
-            "returned {} weights and {verdicts} verdicts for a {}-weight model and {updates} updates",
-            delta.len(),
+            "returned {} weights and {} verdicts for a {}-weight model and {updates} updates",
+            agg.model.len(),
+            agg.verdicts.len(),
             global.len()
         )));
     }
-    if let Some(i) = delta.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = agg.model.iter().position(|v| !v.is_finite()) {
         return Err(fail(format!(
             "the aggregate is not finite (weight {i}); local training diverged: lower the learning rate"
         )));
     }
-    let _ = exp;
     Ok(())
 }

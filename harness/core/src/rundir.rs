@@ -4,6 +4,10 @@
 //! temporary file, then rename) after each round. Only when the run succeeds are the manifest
 //! (with `status = "complete"`) and the final model written and the folder renamed to `OUT`.
 //! A killed or failed run therefore never leaves a folder that looks complete.
+//!
+//! An existing `OUT` is replaced only when it is itself a securefl run folder (it holds a
+//! `manifest.toml`); it is first renamed aside to `OUT.old`, so a crash during the swap loses
+//! nothing. Any other existing `OUT` is refused before the run starts.
 
 use std::fs;
 use std::io::Write as _;
@@ -25,6 +29,7 @@ pub struct RunDir {
 impl RunDir {
     /// Starts `OUT.partial/`, removing a stale one left by a killed run.
     pub fn create(out: &Path, class_names: Vec<String>) -> Result<Self, RunError> {
+        check_out(out)?;
         let partial = partial_path(out);
         if partial.exists() {
             fs::remove_dir_all(&partial).map_err(|e| RunError::io(&partial, e))?;
@@ -51,13 +56,21 @@ impl RunDir {
 
     /// Writes the manifest and the final model, then renames the folder into place.
     pub fn finish(self, manifest: &str, global: &[f32]) -> Result<PathBuf, RunError> {
-        let model: Vec<u8> = global.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let model = securefl_api::model::weights_to_bytes(global);
         self.write("global_model.f32", &model)?;
         self.write("manifest.toml", manifest.as_bytes())?;
+        check_out(&self.out)?;
+        let old = sibling(&self.out, ".old");
+        if old.exists() {
+            fs::remove_dir_all(&old).map_err(|e| RunError::io(&old, e))?;
+        }
         if self.out.exists() {
-            fs::remove_dir_all(&self.out).map_err(|e| RunError::io(&self.out, e))?;
+            fs::rename(&self.out, &old).map_err(|e| RunError::io(&old, e))?;
         }
         fs::rename(&self.partial, &self.out).map_err(|e| RunError::io(&self.out, e))?;
+        if old.exists() {
+            fs::remove_dir_all(&old).map_err(|e| RunError::io(&old, e))?;
+        }
         Ok(self.out)
     }
 }
@@ -78,13 +91,36 @@ impl Observer for RunDir {
     }
 }
 
+/// Fails unless `out` is absent or a securefl run folder (which a new run may replace).
+pub fn check_out(out: &Path) -> Result<(), RunError> {
+    if out.file_name().is_none() {
+        return Err(RunError::Output(format!(
+            "{}: not a folder name",
+            out.display()
+        )));
+    }
+    if !out.exists() || out.join("manifest.toml").is_file() {
+        return Ok(());
+    }
+    Err(RunError::Output(format!(
+        "{} exists and is not a securefl run folder (no manifest.toml); refusing to replace it: \
+         choose another --out or remove it",
+        out.display()
+    )))
+}
+
 /// `OUT.partial`.
 pub fn partial_path(out: &Path) -> PathBuf {
+    sibling(out, ".partial")
+}
+
+/// `OUT` with `suffix` appended to its last component.
+fn sibling(out: &Path, suffix: &str) -> PathBuf {
     let mut name = out
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_default();
-    name.push(".partial");
+    name.push(suffix);
     out.with_file_name(name)
 }
 
@@ -120,6 +156,31 @@ mod tests {
         assert_eq!(
             fs::read(out.join("global_model.f32")).unwrap(),
             1.0f32.to_le_bytes()
+        ); // A second run replaces the first one, and nothing else is left behind.
+        let rd = RunDir::create(&out, vec!["a".into()]).unwrap();
+        rd.finish("status = \"complete\"\n", &[2.0]).unwrap();
+        assert_eq!(
+            fs::read(out.join("global_model.f32")).unwrap(),
+            2.0f32.to_le_bytes()
         );
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["run"]);
+    }
+
+    #[test]
+    fn a_folder_that_is_not_a_run_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("mine");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("keep.txt"), b"data").unwrap();
+        let err = RunDir::create(&out, vec![]).err().unwrap();
+        assert!(
+            err.to_string().contains("is not a securefl run folder"),
+            "{err}"
+        );
+        assert!(out.join("keep.txt").exists());
     }
 }

@@ -124,3 +124,69 @@ fn resolved_config_round_trips_through_toml() {
     assert_eq!(again.train, cfg.train);
     assert_eq!(again.defense.kind, "fedavg");
 }
+
+#[test]
+fn settings_that_cannot_run_are_refused_with_their_line() {
+    let cases = [
+        (
+            "batch-size = 64",
+            "batch-size = 0",
+            "exp.toml:17: [train] `batch-size`: must be at least 1, got 0",
+        ),
+        (
+            "local-epochs = 1",
+            "local-epochs = 0",
+            "exp.toml:16: [train] `local-epochs`: must be at least 1",
+        ),
+        (
+            "hospitals = 3",
+            "hospitals = 0",
+            "exp.toml:5: [federation] `hospitals`: must be at least 1",
+        ),
+        (
+            "lr = 0.001",
+            "lr = nan",
+            "exp.toml:18: [train] `lr`: must be positive and finite, got NaN",
+        ),
+        (
+            "lr = 0.001",
+            "lr = -1.0",
+            "exp.toml:18: [train] `lr`: must be positive",
+        ),
+        (
+            "lr = 0.001",
+            "lr = 0.001, beta1 = 1.0",
+            "exp.toml:18: [train] `beta1`: must be in [0, 1)",
+        ),
+        (
+            "seed = 7",
+            "seed = 7\nname = \"../..\"",
+            "exp.toml:3: name \"../..\" must be",
+        ),
+        (
+            "seed = 7",
+            "seed = 7\nname = \"\"",
+            "exp.toml:3: name \"\" must be",
+        ),
+    ];
+    for (from, to, want) in cases {
+        let err = parse(&config_text(3, 2).replace(from, to)).unwrap_err();
+        assert!(err.starts_with(want), "{to}: {err}");
+    }
+}
+
+#[test]
+fn adversary_errors_point_at_the_adversary_table() {
+    let text = format!("{}\n[adversary]\nfraction = 1.5\n", config_text(3, 2));
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.starts_with("exp.toml:24: [adversary] `fraction`: 1.5 is not a fraction"),
+        "{err}"
+    );
+    let text = format!("{}\n[adversary]\nhospitals = [1, 3]\n", config_text(3, 2));
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.starts_with("exp.toml:24: [adversary] `hospitals`: hospital 3 does not exist"),
+        "{err}"
+    );
+}

@@ -96,3 +96,23 @@ fn mismatched_inputs_are_errors() {
             .is_err()
     );
 }
+
+#[test]
+fn weights_survive_the_weight_file() {
+    let spec = ModelSpec {
+        arch: Arch::PaperCnn,
+        in_channels: 1,
+        classes: 2,
+    };
+    let weights = spec.init_weights(&mut Rng::seed_from_u64(11));
+    let bytes = securefl_api::model::weights_to_bytes(&weights);
+    let back = securefl_api::model::weights_from_bytes(&spec, &bytes, "w.f32").unwrap();
+    assert_eq!(back, weights);
+    let images = random_images(4, 1, 2, 2);
+    assert_eq!(
+        DfdxBackend.predict(&spec, &back, &images).unwrap(),
+        DfdxBackend.predict(&spec, &weights, &images).unwrap()
+    );
+    let err = securefl_api::model::weights_from_bytes(&spec, &bytes[4..], "w.f32").unwrap_err();
+    assert!(err.to_string().starts_with("w.f32: 224772 bytes"), "{err}");
+}

@@ -119,9 +119,11 @@ mod tests {
             p.evaluate(
                 &ctx,
                 ids[0],
+                securefl_api::DataId(0),
                 &securefl_api::EvalQuery {
                     min_correct: None,
-                    reveal_count: true
+                    reveal_count: true,
+                    reveal_predictions: false
                 }
             )
             .is_err()
