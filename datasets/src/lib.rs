@@ -60,7 +60,7 @@ mod tests {
                 .and_then(|(_, i)| i.citation.clone())
                 .unwrap_or_default()
         };
-        assert!(cited("dirichlet").contains("Hsu"));
+        assert!(cited("dirichlet").contains("Yurochkin"));
         assert!(cited("pathological").contains("McMahan"));
         assert!(cited("medmnist").contains("Yang"));
     }

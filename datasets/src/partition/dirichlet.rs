@@ -1,4 +1,8 @@
-//! `dirichlet`: label skew after Hsu et al. 2019.
+//! `dirichlet`: per-class Dirichlet label skew (Yurochkin et al., ICML 2019), as NIID-Bench
+//! (Li et al., ICDE 2022) implements it.
+//!
+//! This is not Hsu et al. (2019)'s variant, which draws each hospital's class mixture from
+//! Dir(alpha * p); the per-class split used here is the one most FL benchmarks use.
 //!
 //! For each class, shares over the hospitals are drawn from a symmetric Dirichlet(alpha) and the
 //! class's images are dealt by those shares: small alpha gives each hospital few classes, large
@@ -51,8 +55,8 @@ pub fn factory() -> Factory<dyn Partitioner> {
         "label skew: each class dealt over hospitals by Dirichlet(alpha) shares",
     )
     .cite(
-        "Hsu, Qi and Brown, Measuring the effects of non-identical data distribution for \
-         federated visual classification, arXiv:1909.06335 (2019)",
+        "Yurochkin et al., Bayesian nonparametric federated learning of neural networks, \
+         ICML 2019; as implemented in Li et al., Federated learning on non-IID data silos, ICDE 2022",
     );
     Factory::new(info, |params| {
         let p: DirichletParams = params.parse()?;

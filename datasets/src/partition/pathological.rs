@@ -4,6 +4,9 @@
 //! allow, every class used when `hospitals * k` is at least the number of classes),
 //! `hospitals * k` shards in all; shards are dealt at random, k per hospital, and
 //! repaired by swaps so that each hospital's k shards come from k distinct classes.
+//!
+//! Unlike McMahan et al.'s random dealing of label-sorted shards, where a client may get two
+//! shards of one class, every hospital here holds exactly k distinct classes.
 
 use rand::Rng as _;
 use rand::seq::SliceRandom;
