@@ -12,6 +12,7 @@ pub mod cost;
 pub mod data;
 pub mod defense;
 pub mod error;
+pub mod layout;
 pub mod model;
 pub mod params;
 pub mod reference;

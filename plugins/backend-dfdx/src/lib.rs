@@ -6,7 +6,6 @@
 //! optimiser in shared code ([`securefl_api::OptimizerState`]), so only forward and backward
 //! passes run inside dfdx.
 
-mod layout;
 mod net;
 mod train;
 

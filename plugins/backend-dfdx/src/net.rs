@@ -4,7 +4,7 @@
 //! builds them, so a convolution here is im2col from `k·k` shifted slices, stacked, permuted and
 //! multiplied by one weight matrix; a 2x2 max-pool is a reshape to `(b, h/2, 2, w/2, 2, c)`
 //! followed by a max over the two window axes.
-//! Activations are channel-last (NHWC); see [`crate::layout`] for the weight layout.
+//! Activations are channel-last (NHWC); see [`securefl_api::layout`] for the weight layout.
 
 use dfdx::prelude::*;
 use securefl_api::{Layer, ModelSpec};

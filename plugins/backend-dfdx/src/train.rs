@@ -4,9 +4,9 @@ use dfdx::prelude::*;
 use securefl_api::data::pixel_value;
 use securefl_api::{ImageSet, ModelSpec, OptimizerState, TrainCtx, TrainOutcome, epoch_order};
 
-use crate::layout::InternalLayout;
 use crate::net::{Img, Net};
 use crate::{Dev, new_device};
+use securefl_api::layout::ChannelLast;
 
 /// Images per inference batch.
 const INFER_BATCH: usize = 512;
@@ -14,7 +14,7 @@ const INFER_BATCH: usize = 512;
 /// Trains from flat weights `start` and returns flat weights.
 pub(crate) fn train(ctx: &TrainCtx, start: &[f32], data: &ImageSet) -> TrainOutcome {
     let dev = new_device(ctx.seed);
-    let layout = InternalLayout::new(&ctx.spec);
+    let layout = ChannelLast::new(&ctx.spec);
     let mut params = layout.import(start);
     let mut net = Net::new(&dev, &ctx.spec, &params);
     let mut opt = OptimizerState::new(ctx.optimizer, params.len());
@@ -44,7 +44,7 @@ pub(crate) fn train(ctx: &TrainCtx, start: &[f32], data: &ImageSet) -> TrainOutc
 /// Logits `(n, classes)` for every image.
 pub(crate) fn predict(spec: &ModelSpec, weights: &[f32], images: &ImageSet) -> Vec<f32> {
     let dev = new_device(0);
-    let net = Net::new(&dev, spec, &InternalLayout::new(spec).import(weights));
+    let net = Net::new(&dev, spec, &ChannelLast::new(spec).import(weights));
     let all: Vec<usize> = (0..images.len()).collect();
     let mut logits = Vec::with_capacity(images.len() * spec.classes);
     for batch in all.chunks(INFER_BATCH) {

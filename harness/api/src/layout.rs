@@ -1,7 +1,8 @@
-//! Index maps between the flat PyTorch layout and this backend's internal tensors.
+//! The channel-last layout: index maps between the flat PyTorch layout and the matrices of an
+//! engine whose activations are channel-last (NHWC) and whose convolution is one matrix product
+//! over im2col patches (the dfdx backend and the SMPC engine both are).
 //!
-//! Internally, activations are channel-last (NHWC) and a convolution is one matrix product over
-//! im2col patches, so parameters are stored differently from PyTorch:
+//! In that layout:
 //!
 //! - a convolution weight is a `(k·k·c_in, c_out)` matrix whose row `(i·k + j)·c_in + c` holds
 //!   PyTorch's `w[o][c][i][j]` in column `o`;
@@ -9,21 +10,21 @@
 //!   channel-last order `(y·w + x)·c + ch` instead of PyTorch's `ch·h·w + y·w + x`;
 //! - biases are unchanged.
 //!
-//! [`InternalLayout`] lists, for every internal value, the flat index it comes from.
+//! [`ChannelLast`] lists, for every internal value, the flat index it comes from.
 
-use securefl_api::model::IMAGE_SIDE;
-use securefl_api::{Layer, ModelSpec};
+use crate::model::IMAGE_SIDE;
+use crate::{Layer, ModelSpec};
 
 /// For each internal parameter tensor, the flat PyTorch index of each of its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct InternalLayout {
+pub struct ChannelLast {
     /// One map per internal tensor, in layer order (weight then bias).
     pub tensors: Vec<Vec<usize>>,
 }
 
-impl InternalLayout {
+impl ChannelLast {
     /// Builds the maps for `spec`.
-    pub(crate) fn new(spec: &ModelSpec) -> Self {
+    pub fn new(spec: &ModelSpec) -> Self {
         let mut tensors = Vec::new();
         let mut offset = 0;
         let (mut side, mut channels) = (IMAGE_SIDE, spec.in_channels);
@@ -57,12 +58,12 @@ impl InternalLayout {
     }
 
     /// Internal values (tensors concatenated) from flat PyTorch-layout weights.
-    pub(crate) fn import(&self, flat: &[f32]) -> Vec<f32> {
+    pub fn import(&self, flat: &[f32]) -> Vec<f32> {
         self.tensors.iter().flatten().map(|&i| flat[i]).collect()
     }
 
     /// Flat PyTorch-layout weights from internal values.
-    pub(crate) fn export(&self, internal: &[f32]) -> Vec<f32> {
+    pub fn export(&self, internal: &[f32]) -> Vec<f32> {
         let mut flat = vec![0.0; internal.len()];
         for (&i, &v) in self.tensors.iter().flatten().zip(internal) {
             flat[i] = v;
@@ -112,7 +113,7 @@ fn linear_weight_map(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use securefl_api::Arch;
+    use crate::Arch;
 
     #[test]
     fn maps_are_permutations_and_round_trip() {
@@ -122,7 +123,7 @@ mod tests {
                 in_channels: 3,
                 classes: 8,
             };
-            let layout = InternalLayout::new(&spec);
+            let layout = ChannelLast::new(&spec);
             let mut all: Vec<usize> = layout.tensors.iter().flatten().copied().collect();
             all.sort_unstable();
             assert_eq!(all, (0..spec.param_count()).collect::<Vec<_>>());
