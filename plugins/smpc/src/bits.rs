@@ -1,0 +1,83 @@
+//! Packed bit vectors: element `e` is bit `e % 64` of word `e / 64`.
+
+/// Words needed for `n` bits.
+pub fn words(n: usize) -> usize {
+    n.div_ceil(64)
+}
+
+/// Packs booleans.
+pub fn pack(bits: &[bool]) -> Vec<u64> {
+    let mut out = vec![0u64; words(bits.len())];
+    for (e, &b) in bits.iter().enumerate() {
+        out[e / 64] |= u64::from(b) << (e % 64);
+    }
+    out
+}
+
+/// Unpacks `n` booleans.
+pub fn unpack(words: &[u64], n: usize) -> Vec<bool> {
+    (0..n)
+        .map(|e| (words[e / 64] >> (e % 64)) & 1 == 1)
+        .collect()
+}
+
+/// Bit `e` of packed words.
+pub fn get(words: &[u64], e: usize) -> u64 {
+    (words[e / 64] >> (e % 64)) & 1
+}
+
+/// Bit planes `0..63` of `values`: plane `j` packs bit `j` of every value.
+pub fn planes(values: &[u64]) -> Vec<Vec<u64>> {
+    let n = values.len();
+    let mut out = vec![vec![0u64; words(n)]; 63];
+    for (chunk_index, chunk) in values.chunks(64).enumerate() {
+        for (j, plane) in out.iter_mut().enumerate() {
+            let mut word = 0u64;
+            for (e, v) in chunk.iter().enumerate() {
+                word |= ((v >> j) & 1) << e;
+            }
+            plane[chunk_index] = word;
+        }
+    }
+    out
+}
+
+/// Bit 63 of every value, packed.
+pub fn top_bits(values: &[u64]) -> Vec<u64> {
+    let mut out = vec![0u64; words(values.len())];
+    for (e, v) in values.iter().enumerate() {
+        out[e / 64] |= (v >> 63) << (e % 64);
+    }
+    out
+}
+
+/// `a ^ b` wordwise.
+pub fn xor(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| x ^ y).collect()
+}
+
+/// `a & b` wordwise.
+pub fn and(a: &[u64], b: &[u64]) -> Vec<u64> {
+    a.iter().zip(b).map(|(x, y)| x & y).collect()
+}
+
+/// Clears the bits past `n` in the last word.
+pub fn mask_tail(words: &mut [u64], n: usize) {
+    if let (false, Some(last)) = (n.is_multiple_of(64), words.last_mut()) {
+        *last &= (1u64 << (n % 64)) - 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_unpack_and_planes() {
+        let bits: Vec<bool> = (0..70).map(|i| i % 3 == 0).collect();
+        assert_eq!(unpack(&pack(&bits), 70), bits);
+        let p = planes(&[0b101, 0b010]);
+        assert_eq!((p[0][0], p[1][0], p[2][0]), (0b01, 0b10, 0b01));
+        assert_eq!(top_bits(&[1 << 63, 1]), vec![1]);
+    }
+}

@@ -1,0 +1,142 @@
+//! Wrapping linear algebra over Z_2^64: matrix products and channel-last convolutions.
+//!
+//! Both are bilinear maps `op(x, w)`, which is all Beaver multiplication needs: a triple
+//! `c = op(a, b)` masks `x` and `w`, and each party evaluates `op` on public and shared parts.
+
+/// A bilinear map of a shared activation `x` and shared weights `w`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bilinear {
+    /// `x (m×k) · w (k×n)`, row-major.
+    MatMul {
+        /// Rows of `x`.
+        m: usize,
+        /// Columns of `x`, rows of `w`.
+        k: usize,
+        /// Columns of `w`.
+        n: usize,
+    },
+    /// Valid, stride-1 convolution of an NHWC activation `x (b, h, w, c)` with a channel-last
+    /// weight matrix `w (k·k·c, o)` (see `securefl_api::layout`), giving NHWC `(b, h', w', o)`.
+    Conv {
+        /// Images.
+        b: usize,
+        /// Height.
+        h: usize,
+        /// Width.
+        w: usize,
+        /// Input channels.
+        c: usize,
+        /// Kernel side.
+        k: usize,
+        /// Output channels.
+        o: usize,
+    },
+}
+
+impl Bilinear {
+    /// Elements of `x`.
+    pub fn x_len(&self) -> usize {
+        match *self {
+            Self::MatMul { m, k, .. } => m * k,
+            Self::Conv { b, h, w, c, .. } => b * h * w * c,
+        }
+    }
+
+    /// Elements of `w`.
+    pub fn w_len(&self) -> usize {
+        match *self {
+            Self::MatMul { k, n, .. } => k * n,
+            Self::Conv { c, k, o, .. } => k * k * c * o,
+        }
+    }
+
+    /// Elements of the output.
+    pub fn out_len(&self) -> usize {
+        match *self {
+            Self::MatMul { m, n, .. } => m * n,
+            Self::Conv { b, h, w, k, o, .. } => b * (h + 1 - k) * (w + 1 - k) * o,
+        }
+    }
+
+    /// Columns of the output (`n`, or `o`): the length of a bias.
+    pub fn out_cols(&self) -> usize {
+        match *self {
+            Self::MatMul { n, .. } => n,
+            Self::Conv { o, .. } => o,
+        }
+    }
+
+    /// `op(x, w)`, wrapping.
+    pub fn apply(&self, x: &[u64], w: &[u64]) -> Vec<u64> {
+        match *self {
+            Self::MatMul { m, k, n } => matmul(x, w, m, k, n),
+            Self::Conv { k, c, o, .. } => {
+                let cols = im2col(self, x);
+                matmul(&cols, w, cols.len() / (k * k * c), k * k * c, o)
+            }
+        }
+    }
+}
+
+/// `x (m×k) · w (k×n)`, wrapping, row-major.
+pub fn matmul(x: &[u64], w: &[u64], m: usize, k: usize, n: usize) -> Vec<u64> {
+    assert_eq!((x.len(), w.len()), (m * k, k * n), "matmul shapes");
+    let mut out = vec![0u64; m * n];
+    for (row, out_row) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+        for (&v, w_row) in row.iter().zip(w.chunks_exact(n)) {
+            for (o, &wv) in out_row.iter_mut().zip(w_row) {
+                *o = o.wrapping_add(v.wrapping_mul(wv));
+            }
+        }
+    }
+    out
+}
+
+/// Patches of an NHWC activation: row `(b, y, x)`, column `(i·k + j)·c + ch`.
+fn im2col(op: &Bilinear, x: &[u64]) -> Vec<u64> {
+    let Bilinear::Conv { b, h, w, c, k, .. } = *op else {
+        unreachable!("im2col of a convolution")
+    };
+    let (ho, wo) = (h + 1 - k, w + 1 - k);
+    let mut cols = Vec::with_capacity(b * ho * wo * k * k * c);
+    for img in 0..b {
+        for y in 0..ho {
+            for xx in 0..wo {
+                for i in 0..k {
+                    let start = ((img * h + y + i) * w + xx) * c;
+                    cols.extend_from_slice(&x[start..start + k * c]);
+                }
+            }
+        }
+    }
+    cols
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matmul_by_hand() {
+        // [1 2; 3 4] · [5; 6] = [17; 39]
+        assert_eq!(matmul(&[1, 2, 3, 4], &[5, 6], 2, 2, 1), vec![17, 39]);
+        // Wrapping: (2^63) · 2 = 0.
+        assert_eq!(matmul(&[1 << 63], &[2], 1, 1, 1), vec![0]);
+    }
+
+    #[test]
+    fn conv_by_hand() {
+        // One 3x3 single-channel image, 2x2 kernel of ones: each output sums a 2x2 window.
+        let op = Bilinear::Conv {
+            b: 1,
+            h: 3,
+            w: 3,
+            c: 1,
+            k: 2,
+            o: 1,
+        };
+        let x: Vec<u64> = (1..=9).collect();
+        assert_eq!(op.apply(&x, &[1, 1, 1, 1]), vec![12, 16, 24, 28]);
+        assert_eq!((op.x_len(), op.w_len(), op.out_len()), (9, 4, 4));
+    }
+}

@@ -1,0 +1,148 @@
+//! The conformance suite every protocol passes: correctness of each primitive against plaintext.
+
+use rand::{Rng as _, SeedableRng};
+use securefl_api::Rng;
+use securefl_smpc::additive::Additive2pc;
+use securefl_smpc::linalg::Bilinear;
+use securefl_smpc::mpc::Mpc;
+use securefl_smpc::ring::{Fixed, shr_signed};
+
+const FX: Fixed = Fixed { frac_bits: 16 };
+
+/// Values that stress signs and magnitudes (fixed point at f = 16).
+fn values(n: usize, seed: u64) -> Vec<u64> {
+    let mut rng = Rng::seed_from_u64(seed);
+    let mut v: Vec<u64> = (0..n)
+        .map(|_| FX.encode(rng.gen_range(-50.0..50.0)))
+        .collect();
+    v.extend([
+        0,
+        1,
+        u64::MAX,
+        FX.encode(-1e-4),
+        FX.encode(1e-4),
+        1 << 40,
+        (1u64 << 40).wrapping_neg(),
+    ]);
+    v
+}
+
+fn run_all<P: Mpc>(make: impl Fn(u64) -> P) {
+    share_reveal(&make);
+    linear_matches_plaintext(&make);
+    drelu_select_b2a(&make);
+    and_xor_not(&make);
+}
+
+fn share_reveal<P: Mpc>(make: &impl Fn(u64) -> P) {
+    let mut p = make(1);
+    let x = values(100, 2);
+    let s = p.input(&x);
+    assert_eq!(p.reveal(&s), x);
+    let bits: Vec<bool> = (0..77).map(|i| i % 5 == 1).collect();
+    let b = p.input_bits(&bits);
+    assert_eq!(p.reveal_bits(&b), bits);
+    assert_eq!(p.reveal(&p.public(&x)), x);
+}
+
+fn linear_matches_plaintext<P: Mpc>(make: &impl Fn(u64) -> P) {
+    let mut p = make(3);
+    let mut rng = Rng::seed_from_u64(4);
+    let (m, k, n) = (5, 7, 3);
+    let xf: Vec<f64> = (0..m * k).map(|_| rng.gen_range(-3.0..3.0)).collect();
+    let wf: Vec<f64> = (0..k * n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let bf: Vec<f64> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let enc = |v: &[f64]| v.iter().map(|&x| FX.encode(x)).collect::<Vec<_>>();
+    let (x, w, b) = (p.input(&enc(&xf)), p.input(&enc(&wf)), p.input(&enc(&bf)));
+    let y = p.linear(&Bilinear::MatMul { m, k, n }, &x, &w, &b);
+    let got = p.reveal(&y);
+    for i in 0..m {
+        for j in 0..n {
+            let want = bf[j] + (0..k).map(|l| xf[i * k + l] * wf[l * n + j]).sum::<f64>();
+            let err = (FX.decode(got[i * n + j]) - want).abs();
+            assert!(
+                err < 1e-3,
+                "({i},{j}): {} vs {want}",
+                FX.decode(got[i * n + j])
+            );
+        }
+    }
+    assert_eq!(p.meter().trunc_failures, 0);
+    // Truncation by m bits is floor within one unit.
+    let v = values(50, 5);
+    let sv = p.input(&v);
+    let t = p.trunc(&sv, 2);
+    for (g, e) in p.reveal(&t).iter().zip(&v) {
+        assert!((g.wrapping_sub(shr_signed(*e, 2)) as i64).abs() <= 1);
+    }
+}
+
+fn drelu_select_b2a<P: Mpc>(make: &impl Fn(u64) -> P) {
+    let mut p = make(6);
+    let v = values(300, 7);
+    let x = p.input(&v);
+    let d = p.drelu(&x);
+    let bits = p.reveal_bits(&d.clone());
+    for (b, &e) in bits.iter().zip(&v) {
+        assert_eq!(*b, (e as i64) >= 0, "drelu of {}", e as i64);
+    }
+    let relu = p.select(&d, &x);
+    for (g, &e) in p.reveal(&relu).iter().zip(&v) {
+        assert_eq!(*g, if (e as i64) >= 0 { e } else { 0 });
+    }
+    let a = p.b2a(&d);
+    for (g, b) in p.reveal(&a).iter().zip(&bits) {
+        assert_eq!(*g, u64::from(*b));
+    }
+}
+
+fn and_xor_not<P: Mpc>(make: &impl Fn(u64) -> P) {
+    let mut p = make(8);
+    let (x, y): (Vec<bool>, Vec<bool>) = (0..130).map(|i| (i % 2 == 0, i % 3 == 0)).unzip();
+    let (sx, sy) = (p.input_bits(&x), p.input_bits(&y));
+    let and = p.and(&sx, &sy);
+    let xor = p.xor(&sx, &sy);
+    let not = p.not(&sx);
+    assert_eq!(
+        p.reveal_bits(&and),
+        x.iter().zip(&y).map(|(a, b)| a & b).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        p.reveal_bits(&xor),
+        x.iter().zip(&y).map(|(a, b)| a ^ b).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        p.reveal_bits(&not),
+        x.iter().map(|a| !a).collect::<Vec<_>>()
+    );
+    let idx = [5, 0, 129];
+    let g = p.gather_bits(&sx, &idx);
+    assert_eq!(
+        p.reveal_bits(&g),
+        idx.iter().map(|&i| x[i]).collect::<Vec<_>>()
+    );
+    let c = p.concat_bits(&[&sx, &sy]);
+    assert_eq!(p.reveal_bits(&c), [x.clone(), y.clone()].concat());
+}
+
+#[test]
+fn additive_2pc_passes_conformance() {
+    run_all(|seed| Additive2pc::new(FX, seed));
+}
+
+#[test]
+fn shares_do_not_reveal_the_secret() {
+    let mut p = Additive2pc::new(FX, 99);
+    let s = p.input(&vec![FX.encode(1.0); 4096]);
+    let rebuilt = p.reveal(&s);
+    assert!(rebuilt.iter().all(|&v| v == FX.encode(1.0)));
+    // Each party's view is uniform whatever the secret: the top bit of P0's and P1's shares of a
+    // constant is set about half the time.
+    for party in 0..2 {
+        let ones = s.view(party).iter().filter(|v| *v >> 63 == 1).count();
+        assert!(
+            (1800..2300).contains(&ones),
+            "party {party}: {ones} of 4096 top bits set"
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! Metered bytes and rounds equal the cost model (`shared/docs/smpc-design.md` §2).
+
+use securefl_smpc::additive::Additive2pc;
+use securefl_smpc::linalg::Bilinear;
+use securefl_smpc::mpc::Mpc;
+use securefl_smpc::ring::Fixed;
+
+#[test]
+fn matmul_costs_one_round_and_sixteen_bytes_per_opened_element() {
+    let mut p = Additive2pc::new(Fixed::new(16), 1);
+    let (m, k, n) = (4, 6, 3);
+    let (x, w, b) = (
+        p.input(&vec![0; m * k]),
+        p.input(&vec![0; k * n]),
+        p.input(&vec![0; n]),
+    );
+    let before = p.meter().clone();
+    p.linear(&Bilinear::MatMul { m, k, n }, &x, &w, &b);
+    let c = p.meter().since(&before);
+    // Both parties open ε (m·k) and δ (k·n): 2 · 8 · (mk + kn) bytes; the dealer sends c1 (m·n).
+    assert_eq!(
+        (c.rounds, c.bytes, c.offline_bytes, c.messages),
+        (1, 16 * (m * k + k * n) as u64, 8 * (m * n) as u64, 3)
+    );
+}
+
+#[test]
+fn relu_batch_costs_eight_rounds_and_the_derived_bytes() {
+    let mut p = Additive2pc::new(Fixed::new(16), 2);
+    let n = 1024;
+    let x = p.input(&vec![5; n]);
+    let before = p.meter().clone();
+    let d = p.drelu(&x);
+    p.select(&d, &x);
+    let c = p.meter().since(&before);
+    // DReLU: 1 round of 63 private ANDs (2 bits each) + 6 levels, 118 ANDs (4 bits each);
+    // select: 1 round, ε (8 B per party) and c (1 bit per party).
+    let drelu_bits = (63 * 2 + 118 * 4) * n as u64;
+    let select_bytes = 2 * (8 * n as u64 + (n as u64).div_ceil(8));
+    assert_eq!(c.rounds, 8);
+    assert_eq!(c.bytes, drelu_bits / 8 + select_bytes);
+    // Dealer: 63 + 118 bits per DReLU, 16 bytes per select.
+    assert_eq!(c.offline_bytes, (63 + 118) * n as u64 / 8 + 16 * n as u64);
+}

@@ -1,0 +1,5 @@
+//! SMPC tests: every protocol passes the same conformance suite; encrypted inference matches
+//! plaintext on real data.
+
+mod conformance;
+mod costs;
