@@ -11,4 +11,6 @@ pub mod linalg;
 pub mod mpc;
 pub mod net;
 pub mod prg;
+pub mod replicated;
 pub mod ring;
+pub mod shamir;

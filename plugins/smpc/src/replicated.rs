@@ -1,0 +1,1 @@
+//! `replicated-3pc`: three-party replicated secret sharing (being written).

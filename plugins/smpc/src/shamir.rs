@@ -1,0 +1,1 @@
+//! `shamir`: t-of-n Shamir secure aggregation (being written).

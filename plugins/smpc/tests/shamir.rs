@@ -1,0 +1,1 @@
+//! Shamir secure-aggregation tests (being written).
