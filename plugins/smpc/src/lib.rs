@@ -10,6 +10,7 @@ pub mod bits;
 pub mod linalg;
 pub mod mpc;
 pub mod net;
+pub mod nn;
 pub mod prg;
 pub mod replicated;
 pub mod ring;

@@ -66,4 +66,14 @@ pub trait Mpc {
     fn select(&mut self, b: &Self::B, x: &Self::A) -> Self::A;
     /// Bits as ring integers 0 or 1 (scale 0).
     fn b2a(&mut self, b: &Self::B) -> Self::A;
+
+    /// The sum of all elements, as a one-element vector (local).
+    fn sum(&self, x: &Self::A) -> Self::A {
+        let n = Self::len(x);
+        let mut acc = self.gather(x, &[0]);
+        for i in 1..n {
+            acc = self.add(&acc, &self.gather(x, &[i]));
+        }
+        acc
+    }
 }

@@ -1,0 +1,344 @@
+//! Encrypted CNN inference over any [`Mpc`] protocol.
+//!
+//! A model is shared in the channel-last layout of `securefl_api::layout` (the layout the dfdx
+//! backend computes with), so activations stay NHWC and a flatten is free. Two exact rewrites
+//! apply: a ReLU followed by a max-pool runs as max-pool then ReLU (ReLU is monotone, so the
+//! result is identical and 4x fewer ReLUs are needed), and each bias is added at scale 2f
+//! before the layer's truncation.
+//!
+//! The head compares the arg-max with secret-shared labels and sums a shared count of correct
+//! predictions; only what the caller opens leaves the protocol.
+
+use securefl_api::data::pixel_value;
+use securefl_api::layout::ChannelLast;
+use securefl_api::model::IMAGE_SIDE;
+use securefl_api::{ImageSet, Layer, ModelSpec};
+
+use crate::linalg::Bilinear;
+use crate::mpc::Mpc;
+
+/// One step of the shared network.
+enum Step<P: Mpc> {
+    Conv {
+        w: P::A,
+        b: P::A,
+        k: usize,
+        c_out: usize,
+    },
+    Linear {
+        w: P::A,
+        b: P::A,
+        d_out: usize,
+    },
+    Relu,
+    MaxPool2,
+    Flatten,
+}
+
+/// A secret-shared model.
+pub struct SharedModel<P: Mpc> {
+    spec: ModelSpec,
+    steps: Vec<Step<P>>,
+    /// The shared parameters in channel-last order, concatenated (what secure aggregation sums).
+    pub params: P::A,
+}
+
+/// A secret-shared labelled image set.
+pub struct SharedData<P: Mpc> {
+    pixels: P::A,
+    label_bits: P::B,
+    labels: P::A,
+    n: usize,
+    channels: usize,
+}
+
+impl<P: Mpc> SharedData<P> {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+}
+
+/// Shares a model given as flat PyTorch-layout weights (an input of its owner).
+pub fn share_model<P: Mpc>(p: &mut P, spec: &ModelSpec, weights: &[f32]) -> SharedModel<P> {
+    let layout = ChannelLast::new(spec);
+    let params = p.input(&p.fixed().encode_all(&layout.import(weights)));
+    model_from_params(p, spec, params)
+}
+
+/// The shared network over already shared channel-last parameters.
+pub fn model_from_params<P: Mpc>(p: &P, spec: &ModelSpec, params: P::A) -> SharedModel<P> {
+    let mut at = 0;
+    let mut take = |n: usize| {
+        let idx: Vec<usize> = (at..at + n).collect();
+        at += n;
+        p.gather(&params, &idx)
+    };
+    let mut steps = Vec::new();
+    let layers = spec.layers();
+    for (i, layer) in layers.iter().enumerate() {
+        match *layer {
+            Layer::Conv { c_in, c_out, k } => {
+                let w = take(k * k * c_in * c_out);
+                steps.push(Step::Conv {
+                    w,
+                    b: take(c_out),
+                    k,
+                    c_out,
+                });
+            }
+            Layer::Linear { d_in, d_out } => {
+                let w = take(d_in * d_out);
+                steps.push(Step::Linear {
+                    w,
+                    b: take(d_out),
+                    d_out,
+                });
+            }
+            // ReLU then max-pool runs as max-pool then ReLU (identical result, 4x fewer ReLUs).
+            Layer::Relu if layers.get(i + 1) == Some(&Layer::MaxPool2) => {
+                steps.push(Step::MaxPool2)
+            }
+            Layer::MaxPool2 if i > 0 && layers[i - 1] == Layer::Relu => steps.push(Step::Relu),
+            Layer::Relu => steps.push(Step::Relu),
+            Layer::MaxPool2 => steps.push(Step::MaxPool2),
+            Layer::Flatten => steps.push(Step::Flatten),
+        }
+    }
+    SharedModel {
+        spec: *spec,
+        steps,
+        params,
+    }
+}
+
+/// Shares a labelled image set (an input of its owner): pixels as fixed point, labels both as
+/// bits (for binary heads) and as ring integers (for multi-class heads).
+pub fn share_data<P: Mpc>(p: &mut P, data: &ImageSet, classes: usize) -> SharedData<P> {
+    let fx = p.fixed();
+    let pixels: Vec<u64> = data
+        .pixels
+        .iter()
+        .map(|&v| fx.encode(f64::from(pixel_value(v))))
+        .collect();
+    let pixels = p.input(&pixels);
+    let bits: Vec<bool> = data.labels.iter().map(|&l| l == 1).collect();
+    let label_bits = if classes == 2 {
+        p.input_bits(&bits)
+    } else {
+        p.input_bits(&[])
+    };
+    let ints: Vec<u64> = data.labels.iter().map(|&l| u64::from(l)).collect();
+    let labels = if classes == 2 {
+        p.public(&[])
+    } else {
+        p.input(&ints)
+    };
+    SharedData {
+        pixels,
+        label_bits,
+        labels,
+        n: data.len(),
+        channels: data.channels,
+    }
+}
+
+/// Shared logits `(batch, classes)` of images `start..start + batch`.
+pub fn logits<P: Mpc>(
+    p: &mut P,
+    model: &SharedModel<P>,
+    data: &SharedData<P>,
+    start: usize,
+    batch: usize,
+) -> P::A {
+    let side = IMAGE_SIDE;
+    let per = side * side * data.channels;
+    let idx: Vec<usize> = (start * per..(start + batch) * per).collect();
+    let mut x = p.gather(&data.pixels, &idx);
+    let (mut h, mut w, mut c) = (side, side, data.channels);
+    let mut flat = 0;
+    for step in &model.steps {
+        match step {
+            Step::Conv { w: wt, b, k, c_out } => {
+                let op = Bilinear::Conv {
+                    b: batch,
+                    h,
+                    w,
+                    c,
+                    k: *k,
+                    o: *c_out,
+                };
+                x = p.linear(&op, &x, wt, b);
+                (h, w, c) = (h + 1 - k, w + 1 - k, *c_out);
+            }
+            Step::Relu => x = relu(p, &x),
+            Step::MaxPool2 => {
+                x = max_pool2(p, &x, (batch, h, w, c));
+                (h, w) = (h / 2, w / 2);
+            }
+            Step::Flatten => flat = h * w * c,
+            Step::Linear { w: wt, b, d_out } => {
+                let d_in = if flat > 0 { flat } else { P::len(&x) / batch };
+                x = p.linear(
+                    &Bilinear::MatMul {
+                        m: batch,
+                        k: d_in,
+                        n: *d_out,
+                    },
+                    &x,
+                    wt,
+                    b,
+                );
+                flat = *d_out;
+            }
+        }
+    }
+    x
+}
+
+/// `max(0, x)`.
+pub fn relu<P: Mpc>(p: &mut P, x: &P::A) -> P::A {
+    let d = p.drelu(x);
+    p.select(&d, x)
+}
+
+/// Elementwise `max(u, v)`, ties to `u`.
+pub fn max2<P: Mpc>(p: &mut P, u: &P::A, v: &P::A) -> P::A {
+    let diff = p.sub(u, v);
+    let d = p.drelu(&diff);
+    let picked = p.select(&d, &diff);
+    p.add(v, &picked)
+}
+
+/// 2x2 max-pool, stride 2, of an NHWC activation (an odd last row or column is dropped).
+pub fn max_pool2<P: Mpc>(p: &mut P, x: &P::A, (b, h, w, c): (usize, usize, usize, usize)) -> P::A {
+    let (h2, w2) = (h / 2, w / 2);
+    let corner = |dy: usize, dx: usize| -> Vec<usize> {
+        let mut idx = Vec::with_capacity(b * h2 * w2 * c);
+        for img in 0..b {
+            for y in 0..h2 {
+                for xx in 0..w2 {
+                    let base = ((img * h + 2 * y + dy) * w + 2 * xx + dx) * c;
+                    idx.extend(base..base + c);
+                }
+            }
+        }
+        idx
+    };
+    let n = b * h2 * w2 * c;
+    let top = p.concat(&[&p.gather(x, &corner(0, 0)), &p.gather(x, &corner(1, 0))]);
+    let bottom = p.concat(&[&p.gather(x, &corner(0, 1)), &p.gather(x, &corner(1, 1))]);
+    let m = max2(p, &top, &bottom);
+    let (first, second) = (
+        p.gather(&m, &(0..n).collect::<Vec<_>>()),
+        p.gather(&m, &(n..2 * n).collect::<Vec<_>>()),
+    );
+    max2(p, &first, &second)
+}
+
+/// What a head computes for a batch: shared correct-prediction bits and predicted classes.
+pub struct Head<P: Mpc> {
+    /// 1 where the prediction equals the label.
+    pub correct: P::B,
+    /// The predicted class of each image, shared as a ring integer.
+    pub predicted: P::A,
+}
+
+/// Arg-max of the logits (ties to the lower class, as PyTorch) compared with the shared labels
+/// of images `start..start + batch`.
+pub fn head<P: Mpc>(
+    p: &mut P,
+    logits: &P::A,
+    data: &SharedData<P>,
+    start: usize,
+    batch: usize,
+    classes: usize,
+) -> Head<P> {
+    let column = |p: &P, j: usize| {
+        p.gather(
+            logits,
+            &(0..batch).map(|i| i * classes + j).collect::<Vec<_>>(),
+        )
+    };
+    if classes == 2 {
+        // d = 1 when class 0 wins (z0 >= z1); correct = d XOR y where y = 1 for class 1.
+        let diff = p.sub(&column(p, 0), &column(p, 1));
+        let d = p.drelu(&diff);
+        let y = p.gather_bits(
+            &data.label_bits,
+            &(start..start + batch).collect::<Vec<_>>(),
+        );
+        let class_one = p.not(&d);
+        let predicted = p.b2a(&class_one);
+        return Head {
+            correct: p.xor(&d, &y),
+            predicted,
+        };
+    }
+    let mut best = column(p, 0);
+    let mut best_idx = p.public(&vec![0; batch]);
+    for j in 1..classes {
+        let v = column(p, j);
+        // Keep the earlier class on ties: replace only when v > best, i.e. NOT (best >= v).
+        let keep = p.drelu(&p.sub(&best, &v));
+        let take = p.not(&keep);
+        let diffs = p.concat(&[
+            &p.sub(&v, &best),
+            &p.sub(&p.public(&vec![j as u64; batch]), &best_idx),
+        ]);
+        let both = p.concat_bits(&[&take, &take]);
+        let moved = p.select(&both, &diffs);
+        let (dv, di) = (
+            p.gather(&moved, &(0..batch).collect::<Vec<_>>()),
+            p.gather(&moved, &(batch..2 * batch).collect::<Vec<_>>()),
+        );
+        best = p.add(&best, &dv);
+        best_idx = p.add(&best_idx, &di);
+    }
+    let labels = p.gather(&data.labels, &(start..start + batch).collect::<Vec<_>>());
+    let t = p.sub(&best_idx, &labels);
+    let both = p.concat(&[&t, &p.sub(&p.public(&vec![0; batch]), &t)]);
+    let signs = p.drelu(&both);
+    let (ge, le) = (
+        p.gather_bits(&signs, &(0..batch).collect::<Vec<_>>()),
+        p.gather_bits(&signs, &(batch..2 * batch).collect::<Vec<_>>()),
+    );
+    Head {
+        correct: p.and(&ge, &le),
+        predicted: best_idx,
+    }
+}
+
+/// A shared count of correct predictions over the whole set, in batches of `batch` images, and
+/// the shared predicted classes.
+pub fn evaluate<P: Mpc>(
+    p: &mut P,
+    model: &SharedModel<P>,
+    data: &SharedData<P>,
+    batch: usize,
+) -> (P::A, P::A) {
+    let classes = model.spec.classes;
+    let (mut count, mut predicted) = (p.public(&[0]), p.public(&[]));
+    let mut start = 0;
+    while start < data.n {
+        let size = batch.min(data.n - start);
+        let z = logits(p, model, data, start, size);
+        let h = head(p, &z, data, start, size, classes);
+        let ones = p.b2a(&h.correct);
+        count = p.add(&count, &p.sum(&ones));
+        predicted = p.concat(&[&predicted, &h.predicted]);
+        start += size;
+    }
+    (count, predicted)
+}
+
+/// Shares of `1{count >= threshold}`.
+pub fn at_least<P: Mpc>(p: &mut P, count: &P::A, threshold: u64) -> P::B {
+    let t = p.sub(count, &p.public(&[threshold]));
+    p.drelu(&t)
+}
