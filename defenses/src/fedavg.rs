@@ -5,8 +5,8 @@
 //! average is ever opened.
 
 use securefl_api::{
-    Aggregate, ClientUpdate, ClientVerdict, Defense, DefenseCaps, DefenseCtx, Factory, PluginError,
-    PluginInfo, Registry, RegistryError, SmpcCtx, Verdict,
+    Aggregate, ClientUpdate, ClientVerdict, CostRecord, Defense, DefenseCaps, DefenseCtx, Factory,
+    PluginError, PluginInfo, Registry, RegistryError, SmpcCtx, Verdict,
 };
 
 /// Sample-weighted mean of the submitted models.
@@ -18,6 +18,7 @@ impl Defense for FedAvg {
         DefenseCaps {
             needs_plaintext: false,
             produces_verdicts: false,
+            needs_inference: false,
         }
     }
 
@@ -40,6 +41,7 @@ impl Defense for FedAvg {
                 hospital: u.hospital,
                 verdict: Verdict::NotApplicable,
                 score: None,
+                cost: CostRecord::default(),
             })
             .collect();
         Ok(Aggregate {

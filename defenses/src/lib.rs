@@ -2,6 +2,7 @@
 //! whether it reads updates in the clear and which settings it refuses.
 
 mod fedavg;
+pub mod smpc_verify;
 
 pub use fedavg::FedAvg;
 
@@ -10,5 +11,6 @@ use securefl_api::{Registry, RegistryError};
 /// Registers every defense, in alphabetical order.
 pub fn register(reg: &mut Registry) -> Result<(), RegistryError> {
     fedavg::register(reg)?;
+    smpc_verify::register(reg)?;
     Ok(())
 }

@@ -13,6 +13,8 @@ pub struct DefenseCaps {
     pub needs_plaintext: bool,
     /// True when it decides per update (accepted or rejected); false gives `verdict = n/a`.
     pub produces_verdicts: bool,
+    /// True when it needs the SMPC protocol's encrypted inference.
+    pub needs_inference: bool,
 }
 
 /// The federation a defense is asked to work in, for precondition checks.
@@ -58,7 +60,7 @@ pub struct Aggregate {
     pub model: Vec<f32>,
     /// One verdict per submitted update, in the order of the updates.
     pub verdicts: Vec<ClientVerdict>,
-    /// The SMPC cost of the defense (verification and secure aggregation).
+    /// The cost of secure aggregation (each verification's cost is in its verdict).
     pub cost: CostRecord,
 }
 

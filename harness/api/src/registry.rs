@@ -272,6 +272,7 @@ mod tests {
             DefenseCaps {
                 needs_plaintext: true,
                 produces_verdicts: false,
+                needs_inference: false,
             }
         }
         fn aggregate(

@@ -120,11 +120,13 @@ pub trait SmpcProtocol: Send {
         models: &[&[f32]],
     ) -> Result<Metered<Vec<ShareId>>, PluginError>;
 
-    /// Secret-shares a labelled image set (the validators' validation split, once per run).
+    /// Secret-shares a labelled image set with `classes` classes (the validators' validation
+    /// split, once per run).
     fn share_dataset(
         &mut self,
         _ctx: &SmpcCtx,
         _data: &ImageSet,
+        _classes: usize,
     ) -> Result<Metered<DataId>, PluginError> {
         Err(PluginError::Unsupported(
             "this protocol has no encrypted inference".into(),

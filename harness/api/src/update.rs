@@ -1,5 +1,7 @@
 //! Hospital updates and the verdicts defenses give them.
 
+use crate::CostRecord;
+
 /// One hospital's contribution to a round.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientUpdate {
@@ -55,4 +57,6 @@ pub struct ClientVerdict {
     pub verdict: Verdict,
     /// The score behind it (e.g. encrypted validation accuracy), when there is one.
     pub score: Option<f64>,
+    /// What producing this verdict cost (encrypted verification), zero when nothing was run.
+    pub cost: CostRecord,
 }

@@ -10,5 +10,6 @@ pub fn builtin() -> Result<Registry, RegistryError> {
     securefl_datasets::register(&mut reg)?;
     securefl_defenses::register(&mut reg)?;
     securefl_plain::register(&mut reg)?;
+    securefl_smpc::register(&mut reg)?;
     Ok(reg)
 }

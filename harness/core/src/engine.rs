@@ -154,7 +154,7 @@ impl Experiment {
         let shared = self
             .plugins
             .smpc
-            .share_dataset(&ctx, &self.dataset.val)
+            .share_dataset(&ctx, &self.dataset.val, self.spec.classes)
             .map_err(|e| RunError::plugin("smpc", e))?;
         self.validation_share = Some(shared.value);
         Ok(())

@@ -62,6 +62,13 @@ impl Plugins {
         let fail = |spec: &PluginSpec, section: &str, e: securefl_api::PluginError| {
             cfg.error(spec, section, None, &e.to_string())
         };
+        if self.defense.caps().needs_inference && !self.smpc.caps().inference {
+            let msg = format!(
+                "defense `{}` needs an SMPC protocol with encrypted inference (additive-2pc)",
+                cfg.defense.kind
+            );
+            return Err(cfg.error(&cfg.smpc, "smpc", Some("kind"), &msg));
+        }
         self.defense
             .check(&setting)
             .map_err(|e| fail(&cfg.defense, "defense", e))?;

@@ -43,6 +43,8 @@ pub struct RoundRow {
     pub rejected: usize,
     /// SMPC cost of sharing, verification and aggregation.
     pub smpc: CostRecord,
+    /// SMPC cost of the secure aggregation alone.
+    pub aggregation: CostRecord,
     /// True when the round's block is final.
     pub finalized: bool,
     /// Simulated consensus latency.
@@ -78,15 +80,20 @@ pub struct ClientRow {
     pub verify_score: Option<f64>,
     /// Local training wall time.
     pub train_s: f64,
+    /// What verifying this hospital's model cost (zero for defenses that do not verify).
+    pub verify: CostRecord,
 }
 
 const ROUND_HEADER: &str = "round,test_accuracy,test_loss,test_balanced_accuracy,test_auc,accepted,rejected,\
 smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,consensus_finalized,\
 consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
-consensus_forks,train_s,attack_s,defense_s,smpc_compute_s,consensus_s,eval_s,round_s";
+consensus_forks,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
+aggregation_max_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
+consensus_s,eval_s,round_s";
 
-const CLIENT_HEADER: &str =
-    "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,train_s";
+const CLIENT_HEADER: &str = "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,\
+verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party_bytes,train_s,\
+verify_compute_s";
 
 const CLASS_HEADER: &str = "round,class,name,support,recall";
 
@@ -94,7 +101,7 @@ const CLASS_HEADER: &str = "round,class,name,support,recall";
 pub fn rounds_csv(rows: &[RoundRow]) -> String {
     let mut out = format!("{ROUND_HEADER}\n");
     for r in rows {
-        let (t, m, c) = (&r.times, &r.test, &r.smpc);
+        let (t, m, c, a) = (&r.times, &r.test, &r.smpc, &r.aggregation);
         let _ = write!(
             out,
             "{},{},{},{},{},{},{},",
@@ -123,17 +130,22 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
             r.view_changes,
             r.forks
         );
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{:.3},{:.3},{:.3},{:.3},{:.3},{:.3},{:.3}",
+            "{},{},{},{},{},",
+            a.bytes, a.offline_bytes, a.messages, a.rounds, a.max_party_bytes
+        );
+        let secs = [
             t.train,
             t.attack,
             t.defense,
             c.compute.as_secs_f64(),
+            a.compute.as_secs_f64(),
             t.consensus,
             t.eval,
-            t.total
-        );
+            t.total,
+        ];
+        let _ = writeln!(out, "{}", secs.map(|v| format!("{v:.3}")).join(","));
     }
     out
 }
@@ -142,9 +154,10 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
 pub fn clients_csv(rows: &[ClientRow]) -> String {
     let mut out = format!("{CLIENT_HEADER}\n");
     for r in rows {
-        let _ = writeln!(
+        let v = &r.verify;
+        let _ = write!(
             out,
-            "{},{},{},{},{},{},{},{},{:.3}",
+            "{},{},{},{},{},{},{},{},",
             r.round,
             r.hospital,
             r.malicious,
@@ -152,9 +165,14 @@ pub fn clients_csv(rows: &[ClientRow]) -> String {
             r.train_loss,
             r.update_norm,
             r.verdict.as_str(),
-            opt(r.verify_score),
-            r.train_s
+            opt(r.verify_score)
         );
+        let _ = write!(
+            out,
+            "{},{},{},{},{},",
+            v.bytes, v.offline_bytes, v.messages, v.rounds, v.max_party_bytes
+        );
+        let _ = writeln!(out, "{:.3},{:.3}", r.train_s, v.compute.as_secs_f64());
     }
     out
 }
@@ -245,9 +263,10 @@ mod tests {
             verdict: Verdict::NotApplicable,
             verify_score: None,
             train_s: 0.1,
+            verify: CostRecord::default(),
         };
         let csv = clients_csv(&[row]);
         let widths: Vec<usize> = csv.lines().map(|l| l.split(',').count()).collect();
-        assert_eq!(widths, [9, 9]);
+        assert_eq!(widths, [15, 15]);
     }
 }

@@ -24,6 +24,7 @@ pub(crate) fn empty_row(round: usize, test: Metrics) -> RoundRow {
         accepted: 0,
         rejected: 0,
         smpc: CostRecord::default(),
+        aggregation: CostRecord::default(),
         finalized: true,
         consensus_latency_us: 0,
         consensus: CostRecord::default(),
@@ -99,7 +100,11 @@ pub(crate) fn run(
         .iter()
         .filter(|v| v.verdict == Verdict::Rejected)
         .count();
-    row.smpc = agg.cost;
+    row.aggregation = agg.cost;
+    row.smpc = agg.verdicts.iter().fold(agg.cost, |mut total, v| {
+        total += v.cost;
+        total
+    });
     row.finalized = commit.finalized;
     row.consensus_latency_us = commit.latency_us;
     row.consensus = commit.cost;
@@ -191,6 +196,7 @@ fn client_rows(
             verdict: v.verdict,
             verify_score: v.score,
             train_s: *train_s,
+            verify: v.cost,
         })
         .collect()
 }

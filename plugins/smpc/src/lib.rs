@@ -11,7 +11,105 @@ pub mod linalg;
 pub mod mpc;
 pub mod net;
 pub mod nn;
+pub mod plugin;
 pub mod prg;
 pub mod replicated;
 pub mod ring;
 pub mod shamir;
+
+use securefl_api::{
+    Factory, PluginInfo, Registry, RegistryError, SecurityModel, SmpcCaps, SmpcProtocol,
+};
+use serde::Deserialize;
+
+use crate::additive::Additive2pc;
+use crate::plugin::MpcPlugin;
+use crate::replicated::Replicated3pc;
+use crate::ring::Fixed;
+
+/// Parameters shared by the inference-capable protocols.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct EngineParams {
+    /// Fractional bits of the fixed-point encoding.
+    #[serde(default = "frac_bits")]
+    frac_bits: u32,
+    /// Images per encrypted-inference batch.
+    #[serde(default = "batch")]
+    batch: usize,
+}
+
+fn frac_bits() -> u32 {
+    16
+}
+
+fn batch() -> usize {
+    512
+}
+
+impl EngineParams {
+    fn check(self) -> Result<Self, securefl_api::ParamError> {
+        if !(8..=24).contains(&self.frac_bits) {
+            return Err(securefl_api::ParamError::field(
+                "frac-bits",
+                format!("{} is outside 8..=24", self.frac_bits),
+            ));
+        }
+        if self.batch == 0 {
+            return Err(securefl_api::ParamError::field(
+                "batch",
+                "must be at least 1",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// Registers the SMPC protocols.
+pub fn register(reg: &mut Registry) -> Result<(), RegistryError> {
+    let info = PluginInfo::new(
+        "additive-2pc",
+        env!("CARGO_PKG_VERSION"),
+        "2-party additive sharing over Z_2^64 with a trusted dealer (Beaver and conv triples, bit-sliced comparison); semi-honest",
+    )
+    .cite("Beaver, CRYPTO 1991; Mohassel and Zhang, SecureML, IEEE S&P 2017; Knott et al., CrypTen, NeurIPS 2021");
+    reg.add::<dyn SmpcProtocol>(Factory::new(info, |params| {
+        let p: EngineParams = params.parse::<EngineParams>()?.check()?;
+        let caps = SmpcCaps {
+            parties: 2,
+            security: SecurityModel::SemiHonest,
+            honest_majority: false,
+            dealer: true,
+            inference: true,
+        };
+        let fx = Fixed::new(p.frac_bits);
+        Ok(Box::new(MpcPlugin::new(
+            caps,
+            p.batch,
+            Box::new(move |seed| Additive2pc::new(fx, seed)),
+        )) as Box<dyn SmpcProtocol>)
+    }))?;
+    let info = PluginInfo::new(
+        "replicated-3pc",
+        env!("CARGO_PKG_VERSION"),
+        "3-party replicated sharing over Z_2^64 (fused truncation, bit-extraction ReLU); semi-honest, honest majority",
+    )
+    .cite("Araki et al., CCS 2016; Mohassel and Rindal, ABY3, CCS 2018");
+    reg.add::<dyn SmpcProtocol>(Factory::new(info, |params| {
+        let p: EngineParams = params.parse::<EngineParams>()?.check()?;
+        let caps = SmpcCaps {
+            parties: 3,
+            security: SecurityModel::SemiHonest,
+            honest_majority: true,
+            dealer: false,
+            inference: true,
+        };
+        let fx = Fixed::new(p.frac_bits);
+        Ok(Box::new(MpcPlugin::new(
+            caps,
+            p.batch,
+            Box::new(move |seed| Replicated3pc::new(fx, seed)),
+        )) as Box<dyn SmpcProtocol>)
+    }))?;
+    reg.add::<dyn SmpcProtocol>(shamir::factory())
+}

@@ -35,6 +35,13 @@ enum Step<P: Mpc> {
     Flatten,
 }
 
+impl<P: Mpc> SharedModel<P> {
+    /// The architecture.
+    pub fn spec(&self) -> ModelSpec {
+        self.spec
+    }
+}
+
 /// A secret-shared model.
 pub struct SharedModel<P: Mpc> {
     spec: ModelSpec,

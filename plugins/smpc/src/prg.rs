@@ -35,5 +35,4 @@ impl Prg {
     pub fn words(&mut self, n: usize) -> Vec<u64> {
         self.ring(n)
     }
-
 }

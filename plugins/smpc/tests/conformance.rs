@@ -146,3 +146,86 @@ fn shares_do_not_reveal_the_secret() {
         );
     }
 }
+
+#[test]
+fn replicated_3pc_passes_conformance() {
+    use securefl_smpc::replicated::Replicated3pc;
+    run_all(|seed| Replicated3pc::new(FX, seed));
+}
+
+#[test]
+fn replicated_views_do_not_reveal_the_secret() {
+    use securefl_smpc::replicated::Replicated3pc;
+    let mut p = Replicated3pc::new(FX, 99);
+    let s = p.input(&vec![FX.encode(1.0); 4096]);
+    assert!(p.reveal(&s).iter().all(|&v| v == FX.encode(1.0)));
+    // Each party's pair of components is jointly uniform whatever the secret: the four
+    // combinations of the two top bits occur about 1024 times each (sd ≈ 28).
+    for party in 0..3 {
+        let (own, next) = s.view(party);
+        let mut counts = [0usize; 4];
+        for (a, b) in own.iter().zip(next) {
+            counts[((a >> 63) * 2 + (b >> 63)) as usize] += 1;
+        }
+        assert!(
+            counts.iter().all(|c| (880..1170).contains(c)),
+            "party {party}: top-bit pairs {counts:?}"
+        );
+    }
+    // The same after an interactive operation (the truncation pair re-randomizes).
+    let t = p.trunc(&s, 4);
+    for party in 0..3 {
+        let (own, next) = t.view(party);
+        for comp in [own, next] {
+            let ones = comp.iter().filter(|v| *v >> 63 == 1).count();
+            assert!(
+                (1800..2300).contains(&ones),
+                "party {party} after trunc: {ones} of 4096 top bits set"
+            );
+        }
+    }
+}
+
+#[test]
+fn replicated_convolution_matches_plaintext_within_one_unit() {
+    use securefl_smpc::replicated::Replicated3pc;
+    let mut p = Replicated3pc::new(FX, 11);
+    let op = Bilinear::Conv {
+        b: 2,
+        h: 5,
+        w: 4,
+        c: 3,
+        k: 3,
+        o: 2,
+    };
+    let (x, w) = (values(op.x_len() - 7, 12), values(op.w_len() - 7, 13));
+    // Keep products in range: small weights and activations.
+    let small = |v: &[u64]| v.iter().map(|&e| shr_signed(e, 8)).collect::<Vec<_>>();
+    let (x, w, bias) = (small(&x), small(&w), vec![FX.encode(0.5), FX.encode(-2.0)]);
+    let (sx, sw, sb) = (p.input(&x), p.input(&w), p.input(&bias));
+    let y = p.linear(&op, &sx, &sw, &sb);
+    let z = op.apply(&x, &w);
+    for (i, g) in p.reveal(&y).iter().enumerate() {
+        let pre = z[i].wrapping_add(bias[i % 2] << FX.frac_bits);
+        let want = shr_signed(pre, FX.frac_bits);
+        assert!((g.wrapping_sub(want) as i64).abs() <= 1, "{i}");
+    }
+    assert_eq!(p.meter().trunc_failures, 0);
+}
+
+#[test]
+fn replicated_truncation_fails_at_the_rate_of_its_error_model() {
+    use securefl_smpc::replicated::Replicated3pc;
+    // T4: a wrap failure happens with probability |z| / 2^64, here 2^61 / 2^64 = 1/8 (sd ≈ 21).
+    let mut p = Replicated3pc::new(FX, 21);
+    let z = p.input(&vec![1u64 << 61; 4096]);
+    let t = p.trunc(&z, 16);
+    let failures = p.meter().trunc_failures;
+    assert!((400..630).contains(&failures), "{failures} of 4096");
+    let off = p
+        .reveal(&t)
+        .iter()
+        .filter(|&&g| (g.wrapping_sub(1 << 45) as i64).abs() > 1)
+        .count();
+    assert_eq!(off as u64, failures);
+}

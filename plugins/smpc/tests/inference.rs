@@ -8,6 +8,7 @@ use securefl_datasets::testing::real_data_dir;
 use securefl_smpc::additive::Additive2pc;
 use securefl_smpc::mpc::Mpc;
 use securefl_smpc::nn;
+use securefl_smpc::replicated::Replicated3pc;
 use securefl_smpc::ring::Fixed;
 
 /// A paper CNN trained for one epoch on (at most 3,000 images of) the training split.
@@ -93,4 +94,14 @@ fn additive_2pc_matches_plaintext_on_pneumoniamnist() {
 #[test]
 fn additive_2pc_matches_plaintext_on_bloodmnist() {
     agreement(Additive2pc::new(Fixed::new(16), 6), "bloodmnist");
+}
+
+#[test]
+fn replicated_3pc_matches_plaintext_on_pneumoniamnist() {
+    agreement(Replicated3pc::new(Fixed::new(16), 7), "pneumoniamnist");
+}
+
+#[test]
+fn replicated_3pc_matches_plaintext_on_bloodmnist() {
+    agreement(Replicated3pc::new(Fixed::new(16), 8), "bloodmnist");
 }

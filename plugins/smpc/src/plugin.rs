@@ -1,0 +1,219 @@
+//! Adapts an [`Mpc`] protocol to the harness's [`SmpcProtocol`] plugin trait.
+//!
+//! Models and datasets are shared once and kept by id. Verification runs the encrypted network
+//! on the shared dataset in batches and opens only what the query asks for. Aggregation is
+//! FedAvg over the *same* shares that were verified: each party multiplies its shares by the
+//! public integer weights and sums them locally; only the weighted sum is opened, then divided
+//! by the total weight in the clear.
+
+use std::time::Instant;
+
+use securefl_api::layout::ChannelLast;
+use securefl_api::smpc::{DataId, EvalOutcome, EvalQuery};
+use securefl_api::{
+    ImageSet, Metered, ModelSpec, PluginError, ShareId, SmpcCaps, SmpcCtx, SmpcProtocol,
+};
+
+use crate::mpc::Mpc;
+use crate::net::Meter;
+use crate::nn::{self, SharedData, SharedModel};
+
+/// Builds a protocol instance from a seed (the first call's derived seed).
+pub type MakeFn<P> = Box<dyn Fn(u64) -> P + Send>;
+
+/// An [`Mpc`] protocol as an SMPC plugin.
+pub struct MpcPlugin<P: Mpc> {
+    caps: SmpcCaps,
+    make: MakeFn<P>,
+    batch: usize,
+    proto: Option<P>,
+    shared: Shared<P>,
+}
+
+/// What the protocol holds: shared models (by [`ShareId`]) and datasets (by [`DataId`]).
+pub struct Shared<P: Mpc> {
+    models: Vec<Option<SharedModel<P>>>,
+    data: Vec<SharedData<P>>,
+}
+
+impl<P: Mpc> MpcPlugin<P> {
+    /// A plugin with capabilities `caps`, evaluating `batch` images at a time.
+    pub fn new(caps: SmpcCaps, batch: usize, make: MakeFn<P>) -> Self {
+        Self {
+            caps,
+            make,
+            batch: batch.max(1),
+            proto: None,
+            shared: Shared {
+                models: Vec::new(),
+                data: Vec::new(),
+            },
+        }
+    }
+
+    /// Runs `f` on the protocol and returns its result with the cost it added.
+    fn metered<T>(
+        &mut self,
+        seed: u64,
+        f: impl FnOnce(&mut P, &mut Shared<P>) -> Result<T, PluginError>,
+    ) -> Result<Metered<T>, PluginError> {
+        let p = self.proto.get_or_insert_with(|| (self.make)(seed));
+        let before: Meter = p.meter().clone();
+        let t = Instant::now();
+        let out = f(p, &mut self.shared);
+        p.meter().compute += t.elapsed();
+        let cost = p.meter().since(&before);
+        Ok(Metered { value: out?, cost })
+    }
+}
+
+impl<P: Mpc + Send> SmpcProtocol for MpcPlugin<P>
+where
+    P::A: Send,
+    P::B: Send,
+{
+    fn caps(&self) -> SmpcCaps {
+        self.caps
+    }
+
+    fn begin_round(&mut self, _ctx: &SmpcCtx) {
+        self.shared.models.clear();
+    }
+
+    fn share_models(
+        &mut self,
+        ctx: &SmpcCtx,
+        spec: &ModelSpec,
+        models: &[&[f32]],
+    ) -> Result<Metered<Vec<ShareId>>, PluginError> {
+        self.metered(ctx.seed, |p, shared| {
+            let mut ids = Vec::new();
+            for m in models {
+                if m.len() != spec.param_count() {
+                    return Err(PluginError::invalid(format!(
+                        "smpc: model has {} weights, {} needs {}",
+                        m.len(),
+                        spec.arch.name(),
+                        spec.param_count()
+                    )));
+                }
+                ids.push(ShareId(shared.models.len()));
+                shared.models.push(Some(nn::share_model(p, spec, m)));
+            }
+            Ok(ids)
+        })
+    }
+
+    fn share_dataset(
+        &mut self,
+        ctx: &SmpcCtx,
+        data: &ImageSet,
+        classes: usize,
+    ) -> Result<Metered<DataId>, PluginError> {
+        self.metered(ctx.seed, |p, shared| {
+            shared.data.push(nn::share_data(p, data, classes));
+            Ok(DataId(shared.data.len() - 1))
+        })
+    }
+
+    fn evaluate(
+        &mut self,
+        ctx: &SmpcCtx,
+        model: ShareId,
+        data: DataId,
+        query: &EvalQuery,
+    ) -> Result<Metered<EvalOutcome>, PluginError> {
+        let batch = self.batch;
+        self.metered(ctx.seed, |p, shared| {
+            let m = shared
+                .models
+                .get(model.0)
+                .and_then(Option::as_ref)
+                .ok_or_else(|| {
+                    PluginError::invalid(format!("smpc: no shared model {}", model.0))
+                })?;
+            let d = shared.data.get(data.0).ok_or_else(|| {
+                PluginError::invalid(format!("smpc: no shared dataset {}", data.0))
+            })?;
+            let (count, predicted) = nn::evaluate(p, m, d, batch);
+            let passed = query.min_correct.map(|t| {
+                let bit = nn::at_least(p, &count, t);
+                p.reveal_bits(&bit)[0]
+            });
+            let correct = query.reveal_count.then(|| p.reveal(&count)[0]);
+            let predictions = query
+                .reveal_predictions
+                .then(|| p.reveal(&predicted).iter().map(|&v| v as u32).collect());
+            Ok(EvalOutcome {
+                total: d.len() as u64,
+                correct,
+                passed,
+                predictions,
+            })
+        })
+    }
+
+    fn aggregate(
+        &mut self,
+        ctx: &SmpcCtx,
+        ids: &[ShareId],
+        weights: &[f64],
+    ) -> Result<Metered<Vec<f32>>, PluginError> {
+        let ints = integer_weights(ids.len(), weights)?;
+        self.metered(ctx.seed, |p, shared| {
+            let mut sum: Option<P::A> = None;
+            let mut spec = None;
+            for (id, &w) in ids.iter().zip(&ints) {
+                let m = shared
+                    .models
+                    .get(id.0)
+                    .and_then(Option::as_ref)
+                    .ok_or_else(|| {
+                        PluginError::invalid(format!("smpc: no shared model {}", id.0))
+                    })?;
+                let term = p.mul_public(&m.params, &[w]);
+                sum = Some(match sum {
+                    Some(s) => p.add(&s, &term),
+                    None => term,
+                });
+                spec = Some(m.spec());
+            }
+            let (sum, spec) = (
+                sum.expect("at least one model"),
+                spec.expect("at least one model"),
+            );
+            let total: u64 = ints.iter().sum();
+            let fx = p.fixed();
+            let opened = p.reveal(&sum);
+            let internal: Vec<f32> = opened
+                .iter()
+                .map(|&v| (fx.decode(v) / total as f64) as f32)
+                .collect();
+            Ok(ChannelLast::new(&spec).export(&internal))
+        })
+    }
+}
+
+/// FedAvg weights as public integers: sample counts are used as they are; other weights are
+/// scaled so the largest is 2^16 and rounded (a relative error below 2^-16 per weight).
+pub fn integer_weights(n: usize, weights: &[f64]) -> Result<Vec<u64>, PluginError> {
+    if n == 0 || n != weights.len() {
+        return Err(PluginError::invalid(format!(
+            "smpc: {n} models and {} weights; need as many of each, at least one",
+            weights.len()
+        )));
+    }
+    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || weights.iter().all(|&w| w == 0.0) {
+        return Err(PluginError::invalid(
+            "smpc: weights must be finite, non-negative, not all zero",
+        ));
+    }
+    let max = weights.iter().copied().fold(0.0, f64::max);
+    if weights.iter().all(|w| w.fract() == 0.0) && max <= f64::from(1u32 << 20) {
+        return Ok(weights.iter().map(|&w| w as u64).collect());
+    }
+    Ok(weights
+        .iter()
+        .map(|w| (w / max * 65536.0).round() as u64)
+        .collect())
+}
