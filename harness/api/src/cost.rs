@@ -19,7 +19,8 @@ pub struct CostRecord {
     pub messages: u64,
     /// Communication rounds on the critical path.
     pub rounds: u64,
-    /// Largest number of bytes sent by any single party.
+    /// Bytes sent by the busiest party. Adding records sums their busiest parties' bytes: an
+    /// upper bound on any one party's total, exact when the same party is busiest throughout.
     pub max_party_bytes: u64,
     /// Compute time spent inside the protocol (a timing column; never compared for determinism).
     pub compute: Duration,
@@ -31,7 +32,7 @@ impl AddAssign for CostRecord {
         self.offline_bytes += rhs.offline_bytes;
         self.messages += rhs.messages;
         self.rounds += rhs.rounds;
-        self.max_party_bytes = self.max_party_bytes.max(rhs.max_party_bytes);
+        self.max_party_bytes += rhs.max_party_bytes;
         self.compute += rhs.compute;
     }
 }
@@ -41,7 +42,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn add_sums_counters_and_keeps_the_largest_party() {
+    fn add_sums_every_counter() {
         let mut a = CostRecord {
             bytes: 10,
             messages: 2,
@@ -65,7 +66,7 @@ mod tests {
                 a.rounds,
                 a.max_party_bytes
             ),
-            (15, 7, 3, 4, 6)
+            (15, 7, 3, 4, 10)
         );
     }
 }

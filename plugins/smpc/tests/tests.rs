@@ -5,3 +5,4 @@ mod conformance;
 mod costs;
 mod inference;
 mod shamir;
+mod verify;

@@ -1,0 +1,130 @@
+//! `smpc-verify` under each inference protocol: a model trained on flipped labels is rejected,
+//! the clean model accepted, and the aggregate is the clean model.
+
+use securefl_api::{
+    Arch, CnnBackend, Dataset, Defense, DefenseCtx, ModelSpec, Optimizer, Params, Registry,
+    Setting, SmpcCtx, SmpcProtocol, TrainCtx, Verdict,
+};
+use securefl_backend_dfdx::DfdxBackend;
+use securefl_datasets::testing::real_data_dir;
+
+fn pneumonia() -> Option<Dataset> {
+    let dir = real_data_dir()?;
+    let mut ctx = securefl_datasets::locate::data_ctx_from(|_| None, false);
+    ctx.search_dirs = vec![dir];
+    Some(securefl_datasets::load("pneumoniamnist", &ctx).unwrap())
+}
+
+fn registry() -> Registry {
+    let mut reg = Registry::default();
+    securefl_smpc::register(&mut reg).unwrap();
+    securefl_defenses::register(&mut reg).unwrap();
+    reg
+}
+
+fn check(protocol: &str, rule: &str) {
+    let Some(data) = pneumonia() else { return };
+    let spec = ModelSpec {
+        arch: Arch::PaperCnn,
+        in_channels: 1,
+        classes: 2,
+    };
+    let start = spec.init_weights(&mut securefl_api::rng(3, &["init"]));
+    let tctx = TrainCtx {
+        spec,
+        epochs: 1,
+        batch_size: 64,
+        optimizer: Optimizer::adam(1e-3),
+        seed: 4,
+    };
+    let train = data.train.subset(&(0..2000).collect::<Vec<_>>());
+    let clean = DfdxBackend.train(&tctx, &start, &train).unwrap().weights;
+    let mut flipped = train.clone();
+    flipped.labels.iter_mut().for_each(|l| *l = 1 - *l);
+    let poisoned = DfdxBackend.train(&tctx, &start, &flipped).unwrap().weights;
+
+    let reg = registry();
+    let mut smpc = reg
+        .get::<dyn SmpcProtocol>(protocol)
+        .unwrap()
+        .build(&Params::empty())
+        .unwrap();
+    let sctx = SmpcCtx {
+        round: 1,
+        validators: 3,
+        seed: 5,
+    };
+    let val = smpc.share_dataset(&sctx, &data.val, 2).unwrap().value;
+    let shares = smpc
+        .share_models(&sctx, &spec, &[&clean, &poisoned])
+        .unwrap()
+        .value;
+    let params = Params::from_toml(&format!("rule = \"{rule}\"\nreveal-accuracy = true")).unwrap();
+    let mut defense = reg
+        .get::<dyn Defense>("smpc-verify")
+        .unwrap()
+        .build(&params)
+        .unwrap();
+    let updates: Vec<_> = [&clean, &poisoned]
+        .iter()
+        .enumerate()
+        .map(|(h, m)| securefl_api::ClientUpdate {
+            hospital: h,
+            samples: 1000,
+            delta: m.iter().zip(&clean).map(|(a, b)| a - b).collect(),
+            train_loss: 0.0,
+        })
+        .collect();
+    let mut ctx = DefenseCtx {
+        round: 1,
+        global: &clean,
+        spec,
+        seed: 6,
+        setting: Setting {
+            hospitals: 2,
+            malicious: 1,
+        },
+        smpc: smpc.as_mut(),
+        shares: &shares,
+        validation_share: Some(val),
+        backend: &DfdxBackend,
+        train: tctx,
+        validation: &data.val,
+    };
+    let agg = defense.aggregate(&mut ctx, &updates).unwrap();
+    let verdicts: Vec<Verdict> = agg.verdicts.iter().map(|v| v.verdict).collect();
+    let scores: Vec<f64> = agg.verdicts.iter().filter_map(|v| v.score).collect();
+    eprintln!("{protocol} {rule}: verdicts {verdicts:?}, encrypted accuracies {scores:?}");
+    assert_eq!(
+        verdicts,
+        [Verdict::Accepted, Verdict::Rejected],
+        "{protocol} {rule}"
+    );
+    assert!(
+        agg.verdicts
+            .iter()
+            .all(|v| v.cost.bytes > 0 && v.cost.rounds > 0)
+    );
+    // The aggregate of the accepted model alone is the clean model, within fixed-point error.
+    let err = agg
+        .model
+        .iter()
+        .zip(&clean)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        err < 1e-4,
+        "aggregate differs from the clean model by {err}"
+    );
+}
+
+#[test]
+fn additive_2pc_rejects_a_label_flipped_model() {
+    check("additive-2pc", "relative-global");
+    check("additive-2pc", "absolute");
+}
+
+#[test]
+fn replicated_3pc_rejects_a_label_flipped_model() {
+    check("replicated-3pc", "relative-median");
+}
