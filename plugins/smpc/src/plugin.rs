@@ -161,30 +161,23 @@ where
     ) -> Result<Metered<Vec<f32>>, PluginError> {
         let ints = integer_weights(ids.len(), weights)?;
         self.metered(ctx.seed, |p, shared| {
-            let mut sum: Option<P::A> = None;
-            let mut spec = None;
-            for (id, &w) in ids.iter().zip(&ints) {
-                let m = shared
-                    .models
-                    .get(id.0)
-                    .and_then(Option::as_ref)
-                    .ok_or_else(|| {
-                        PluginError::invalid(format!("smpc: no shared model {}", id.0))
-                    })?;
-                let term = p.mul_public(&m.params, &[w]);
-                sum = Some(match sum {
-                    Some(s) => p.add(&s, &term),
-                    None => term,
-                });
-                spec = Some(m.spec());
-            }
-            let (sum, spec) = (
-                sum.expect("at least one model"),
-                spec.expect("at least one model"),
-            );
-            let total: u64 = ints.iter().sum();
+            let models = ids
+                .iter()
+                .map(|id| {
+                    shared
+                        .models
+                        .get(id.0)
+                        .and_then(Option::as_ref)
+                        .ok_or_else(|| {
+                            PluginError::invalid(format!("smpc: no shared model {}", id.0))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let spec = models[0].spec();
+            let params: Vec<&P::A> = models.iter().map(|m| &m.params).collect();
             let fx = p.fixed();
-            let opened = p.reveal(&sum);
+            let total: u64 = ints.iter().sum();
+            let opened = weighted_sum(p, &params, &ints);
             let internal: Vec<f32> = opened
                 .iter()
                 .map(|&v| (fx.decode(v) / total as f64) as f32)
@@ -192,6 +185,15 @@ where
             Ok(ChannelLast::new(&spec).export(&internal))
         })
     }
+}
+
+/// Opens `sum_h w_h * x_h` for public integer weights: local products and sums, one reveal.
+pub fn weighted_sum<P: Mpc>(p: &mut P, shares: &[&P::A], weights: &[u64]) -> Vec<u64> {
+    let mut sum = p.mul_public(shares[0], &[weights[0]]);
+    for (x, &w) in shares.iter().zip(weights).skip(1) {
+        sum = p.add(&sum, &p.mul_public(x, &[w]));
+    }
+    p.reveal(&sum)
 }
 
 /// FedAvg weights as public integers: sample counts are used as they are; other weights are

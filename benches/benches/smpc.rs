@@ -1,0 +1,195 @@
+//! Encrypted versus plain inference of the paper CNN on 512 PneumoniaMNIST test images, per
+//! protocol, and secure aggregation of 10 updates of 100k parameters versus the plain sum.
+//!
+//! Run: `SECUREFL_DATA=../shared/datasets/medmnist cargo bench --bench smpc`.
+
+#![expect(
+    missing_docs,
+    reason = "the criterion macros generate undocumented functions"
+)]
+
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
+use securefl_api::{Arch, CnnBackend, ModelSpec, Optimizer, SmpcCtx, SmpcProtocol, TrainCtx};
+use securefl_backend_dfdx::DfdxBackend;
+use securefl_benches::{real_dataset, tiled};
+use securefl_smpc::additive::Additive2pc;
+use securefl_smpc::mpc::Mpc;
+use securefl_smpc::nn;
+use securefl_smpc::plugin::weighted_sum;
+use securefl_smpc::replicated::Replicated3pc;
+use securefl_smpc::ring::Fixed;
+
+const FX: Fixed = Fixed { frac_bits: 16 };
+
+/// The paper CNN after one epoch on 2,000 training images (realistic magnitudes).
+fn trained_weights(spec: &ModelSpec) -> Vec<f32> {
+    let data = real_dataset("pneumoniamnist");
+    let start = spec.init_weights(&mut securefl_api::rng(0, &["bench"]));
+    let subset = data.train.subset(&(0..2000).collect::<Vec<_>>());
+    let ctx = TrainCtx {
+        spec: *spec,
+        epochs: 1,
+        batch_size: 64,
+        optimizer: Optimizer::adam(1e-3),
+        seed: 1,
+    };
+    DfdxBackend
+        .train(&ctx, &start, &subset)
+        .expect("training runs")
+        .weights
+}
+
+/// Encrypted evaluation (logits, arg-max against shared labels, shared count) of 512 images
+/// with the model and images already shared.
+fn encrypted<P: Mpc>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut p: P,
+    spec: &ModelSpec,
+    weights: &[f32],
+) {
+    let batch = tiled(&real_dataset("pneumoniamnist").test, 512);
+    let model = nn::share_model(&mut p, spec, weights);
+    let data = nn::share_data(&mut p, &batch, spec.classes);
+    let before = p.meter().clone();
+    nn::evaluate(&mut p, &model, &data, 512);
+    let cost = p.meter().since(&before);
+    eprintln!(
+        "{name}: one 512-image evaluation = {} rounds, {:.1} MB online, {:.1} MB offline, {} truncation failures",
+        cost.rounds,
+        cost.bytes as f64 / 1e6,
+        cost.offline_bytes as f64 / 1e6,
+        p.meter().trunc_failures
+    );
+    g.bench_function(BenchmarkId::new("encrypted", name), |b| {
+        b.iter(|| nn::evaluate(&mut p, &model, &data, 512))
+    });
+}
+
+fn inference(c: &mut Criterion) {
+    let spec = ModelSpec {
+        arch: Arch::PaperCnn,
+        in_channels: 1,
+        classes: 2,
+    };
+    let weights = trained_weights(&spec);
+    let batch = tiled(&real_dataset("pneumoniamnist").test, 512);
+    let mut group = c.benchmark_group("infer-512");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(30))
+        .throughput(Throughput::Elements(512));
+    group.bench_function(BenchmarkId::new("plain", "dfdx"), |b| {
+        b.iter(|| {
+            DfdxBackend
+                .predict(&spec, &weights, &batch)
+                .expect("inference runs")
+        });
+    });
+    encrypted(
+        &mut group,
+        "additive-2pc",
+        Additive2pc::new(FX, 1),
+        &spec,
+        &weights,
+    );
+    encrypted(
+        &mut group,
+        "replicated-3pc",
+        Replicated3pc::new(FX, 2),
+        &spec,
+        &weights,
+    );
+    group.finish();
+}
+
+/// Secure weighted sum of pre-shared vectors: local products, one reveal.
+fn secure_sum<P: Mpc>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut p: P,
+    models: &[Vec<f32>],
+    weights: &[u64],
+) {
+    let shares: Vec<P::A> = models.iter().map(|m| p.input(&FX.encode_all(m))).collect();
+    let refs: Vec<&P::A> = shares.iter().collect();
+    g.bench_function(BenchmarkId::new("secure", name), |b| {
+        b.iter(|| weighted_sum(&mut p, &refs, weights))
+    });
+}
+
+/// 10 updates of 100,000 parameters with sample-count weights.
+fn aggregation(c: &mut Criterion) {
+    let n = 100_000;
+    let models: Vec<Vec<f32>> = (0..10)
+        .map(|h| {
+            (0..n)
+                .map(|i| ((i * 7 + h * 13) % 1000) as f32 / 1000.0 - 0.5)
+                .collect()
+        })
+        .collect();
+    let weights: Vec<f64> = (0..10).map(|h| 400.0 + h as f64).collect();
+    let mut group = c.benchmark_group("aggregate-10x100k");
+    group
+        .sample_size(20)
+        .throughput(Throughput::Elements((10 * n) as u64));
+    group.bench_function(BenchmarkId::new("plain", "weighted-sum"), |b| {
+        b.iter(|| {
+            let mut sum = vec![0f64; n];
+            for (m, w) in models.iter().zip(&weights) {
+                sum.iter_mut()
+                    .zip(m)
+                    .for_each(|(s, v)| *s += w * f64::from(*v));
+            }
+            sum
+        });
+    });
+    let ints: Vec<u64> = weights.iter().map(|&w| w as u64).collect();
+    secure_sum(
+        &mut group,
+        "additive-2pc",
+        Additive2pc::new(FX, 4),
+        &models,
+        &ints,
+    );
+    secure_sum(
+        &mut group,
+        "replicated-3pc",
+        Replicated3pc::new(FX, 5),
+        &models,
+        &ints,
+    );
+    let mut reg = securefl_api::Registry::default();
+    securefl_smpc::register(&mut reg).expect("protocols register");
+    let factory = reg.get::<dyn SmpcProtocol>("shamir").expect("registered");
+    let mut shamir = factory
+        .build(&securefl_api::Params::empty())
+        .expect("builds");
+    let ctx = SmpcCtx {
+        round: 1,
+        validators: 5,
+        seed: 3,
+    };
+    let spec = ModelSpec {
+        arch: Arch::PaperCnn,
+        in_channels: 1,
+        classes: 2,
+    };
+    let refs: Vec<&[f32]> = models.iter().map(Vec::as_slice).collect();
+    let ids = shamir
+        .share_models(&ctx, &spec, &refs)
+        .expect("shamir shares any vector")
+        .value;
+    group.bench_function(BenchmarkId::new("secure", "shamir-n5-t2"), |b| {
+        b.iter(|| shamir.aggregate(&ctx, &ids, &weights).expect("aggregates"));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, inference, aggregation);
+criterion_main!(benches);
