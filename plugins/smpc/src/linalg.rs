@@ -70,10 +70,7 @@ impl Bilinear {
     pub fn apply(&self, x: &[u64], w: &[u64]) -> Vec<u64> {
         match *self {
             Self::MatMul { m, k, n } => matmul(x, w, m, k, n),
-            Self::Conv { k, c, o, .. } => {
-                let cols = im2col(self, x);
-                matmul(&cols, w, cols.len() / (k * k * c), k * k * c, o)
-            }
+            Self::Conv { .. } => conv(self, x, w),
         }
     }
 }
@@ -92,24 +89,29 @@ pub fn matmul(x: &[u64], w: &[u64], m: usize, k: usize, n: usize) -> Vec<u64> {
     out
 }
 
-/// Patches of an NHWC activation: row `(b, y, x)`, column `(i·k + j)·c + ch`.
-fn im2col(op: &Bilinear, x: &[u64]) -> Vec<u64> {
-    let Bilinear::Conv { b, h, w, c, k, .. } = *op else {
-        unreachable!("im2col of a convolution")
+/// Direct NHWC convolution: output pixel `(b, y, x)` accumulates, for each kernel row `i`, the
+/// contiguous input run `x[b][y + i][x..x + k][..]` against rows `i·k·c ..` of `w` (the im2col
+/// product, without building the im2col matrix).
+fn conv(op: &Bilinear, x: &[u64], wt: &[u64]) -> Vec<u64> {
+    let Bilinear::Conv { h, w, c, k, o, .. } = *op else {
+        unreachable!("a convolution")
     };
-    let (ho, wo) = (h + 1 - k, w + 1 - k);
-    let mut cols = Vec::with_capacity(b * ho * wo * k * k * c);
-    for img in 0..b {
-        for y in 0..ho {
-            for xx in 0..wo {
-                for i in 0..k {
-                    let start = ((img * h + y + i) * w + xx) * c;
-                    cols.extend_from_slice(&x[start..start + k * c]);
+    assert_eq!((x.len(), wt.len()), (op.x_len(), op.w_len()), "conv shapes");
+    let (ho, wo, run) = (h + 1 - k, w + 1 - k, k * c);
+    let mut out = vec![0u64; op.out_len()];
+    for (pixel, out_row) in out.chunks_exact_mut(o).enumerate() {
+        let (img, y, xx) = (pixel / (ho * wo), pixel / wo % ho, pixel % wo);
+        for i in 0..k {
+            let start = ((img * h + y + i) * w + xx) * c;
+            let w_rows = &wt[i * run * o..(i + 1) * run * o];
+            for (&v, w_row) in x[start..start + run].iter().zip(w_rows.chunks_exact(o)) {
+                for (acc, &wv) in out_row.iter_mut().zip(w_row) {
+                    *acc = acc.wrapping_add(v.wrapping_mul(wv));
                 }
             }
         }
     }
-    cols
+    out
 }
 
 #[cfg(test)]

@@ -238,8 +238,10 @@ pub fn max_pool2<P: Mpc>(p: &mut P, x: &P::A, (b, h, w, c): (usize, usize, usize
         idx
     };
     let n = b * h2 * w2 * c;
-    let top = p.concat(&[&p.gather(x, &corner(0, 0)), &p.gather(x, &corner(1, 0))]);
-    let bottom = p.concat(&[&p.gather(x, &corner(0, 1)), &p.gather(x, &corner(1, 1))]);
+    // Both halves of the first level in one gather each: (top-left, bottom-left) against
+    // (top-right, bottom-right).
+    let top = p.gather(x, &[corner(0, 0), corner(1, 0)].concat());
+    let bottom = p.gather(x, &[corner(0, 1), corner(1, 1)].concat());
     let m = max2(p, &top, &bottom);
     let (first, second) = (
         p.gather(&m, &(0..n).collect::<Vec<_>>()),

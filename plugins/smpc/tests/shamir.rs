@@ -103,7 +103,7 @@ fn share_statistics(
 
 #[test]
 fn any_t_shares_look_uniform_whatever_the_secret() {
-    let mut rng = rand_chacha::ChaCha12Rng::seed_from_u64(7);
+    let mut rng = securefl_api::Rng::seed_from_u64(7);
     // 20,000 samples: the standard deviation of a uniform mean is 0.29/√20000 ≈ 0.002 and of a
     // bit frequency 0.0035; 0.015 is over four of them.
     for parties in [[0, 1], [3, 4], [1, 4]] {
