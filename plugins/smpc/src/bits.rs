@@ -102,13 +102,9 @@ mod tests {
         }
         let before = a;
         transpose64(&mut a);
-        for j in 0..64 {
-            for e in 0..64 {
-                assert_eq!(
-                    (a[j] >> e) & 1,
-                    (before[e] >> j) & 1,
-                    "bit {e} of plane {j}"
-                );
+        for (j, plane) in a.iter().enumerate() {
+            for (e, value) in before.iter().enumerate() {
+                assert_eq!((plane >> e) & 1, (value >> j) & 1, "bit {e} of plane {j}");
             }
         }
         let p = planes(&before[..50]);
