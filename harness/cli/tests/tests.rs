@@ -179,6 +179,21 @@ fn an_existing_folder_that_is_not_a_run_is_never_replaced() {
 }
 
 #[test]
+fn verification_without_encrypted_inference_is_refused() {
+    let config = format!(
+        "{}\n[defense]\nkind = \"smpc-verify\"\n\n[smpc]\nkind = \"shamir\"\n",
+        tiny_config(3, 1)
+    );
+    let case = Case::new(&config);
+    let out = case.run(&case.path("data"));
+    assert_input_error(
+        &out,
+        "[smpc] `kind`: defense `smpc-verify` needs an SMPC protocol with encrypted inference",
+    );
+    case.assert_no_run_folder();
+}
+
+#[test]
 fn list_shows_every_kind_with_names() {
     let dir = tempfile::tempdir().unwrap();
     let out = securefl(&["list"], dir.path(), dir.path());
@@ -189,7 +204,11 @@ fn list_shows_every_kind_with_names() {
         ("partition", "dirichlet"),
         ("attack", "none"),
         ("defense", "fedavg"),
+        ("defense", "smpc-verify"),
         ("smpc", "none"),
+        ("smpc", "additive-2pc"),
+        ("smpc", "replicated-3pc"),
+        ("smpc", "shamir"),
         ("consensus", "none"),
     ] {
         assert!(

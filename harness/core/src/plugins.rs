@@ -64,7 +64,7 @@ impl Plugins {
         };
         if self.defense.caps().needs_inference && !self.smpc.caps().inference {
             let msg = format!(
-                "defense `{}` needs an SMPC protocol with encrypted inference (additive-2pc)",
+                "defense `{}` needs an SMPC protocol with encrypted inference (additive-2pc or replicated-3pc)",
                 cfg.defense.kind
             );
             return Err(cfg.error(&cfg.smpc, "smpc", Some("kind"), &msg));
