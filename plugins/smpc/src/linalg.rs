@@ -75,7 +75,9 @@ impl Bilinear {
     }
 }
 
-/// `x (m×k) · w (k×n)`, wrapping, row-major.
+/// `x (m×k) · w (k×n)`, wrapping, row-major (compiled for AVX-512, AVX2 and baseline x86-64,
+/// chosen at run time: only AVX-512DQ has a vector 64-bit multiply).
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512dq", "x86_64+avx2"))]
 pub fn matmul(x: &[u64], w: &[u64], m: usize, k: usize, n: usize) -> Vec<u64> {
     assert_eq!((x.len(), w.len()), (m * k, k * n), "matmul shapes");
     let mut out = vec![0u64; m * n];
@@ -91,7 +93,8 @@ pub fn matmul(x: &[u64], w: &[u64], m: usize, k: usize, n: usize) -> Vec<u64> {
 
 /// Direct NHWC convolution: output pixel `(b, y, x)` accumulates, for each kernel row `i`, the
 /// contiguous input run `x[b][y + i][x..x + k][..]` against rows `i·k·c ..` of `w` (the im2col
-/// product, without building the im2col matrix).
+/// product, without building the im2col matrix). Multiversioned like [`matmul`].
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512dq", "x86_64+avx2"))]
 fn conv(op: &Bilinear, x: &[u64], wt: &[u64]) -> Vec<u64> {
     let Bilinear::Conv { h, w, c, k, o, .. } = *op else {
         unreachable!("a convolution")
