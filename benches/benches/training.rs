@@ -10,6 +10,10 @@
 
 use std::time::Duration;
 
+/// The same allocator as the `securefl` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use securefl_api::{Arch, CnnBackend, ModelSpec, Optimizer, TrainCtx};
 use securefl_backend_dfdx::DfdxBackend;

@@ -13,6 +13,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc keeps freed pages for reuse: the SMPC engine allocates and frees many large
+/// vectors, which the system allocator returns to the OS and page-faults back in.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Secure federated learning in healthcare: a research harness.
 #[derive(Debug, Parser)]
 #[command(name = "securefl", version, about)]
