@@ -92,3 +92,28 @@ fn results_do_not_depend_on_worker_count_or_repetition() {
         .unwrap();
     assert_ne!(a.global, c.global, "another seed gives another run");
 }
+
+#[test]
+fn encrypted_verification_runs_are_deterministic_and_metered() {
+    let Some(data) = real_data_dir() else { return };
+    let text = config_text(2, 1).replace(
+        "[defense]\nkind = \"fedavg\"",
+        "[defense]\nkind = \"smpc-verify\"\nreveal-accuracy = true\n\n[smpc]\nkind = \"additive-2pc\"",
+    );
+    let a = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+    let b = experiment(&text, &data, 1).run(&mut NoOutput).unwrap();
+    let tables = |r: &securefl_core::RunResult| {
+        (
+            records::without_timing(&records::rounds_csv(&r.rounds)),
+            records::without_timing(&records::clients_csv(&r.clients)),
+        )
+    };
+    assert_eq!(tables(&a), tables(&b));
+    assert_eq!(a.global, b.global);
+    let row = &a.rounds[1];
+    assert_eq!(row.accepted + row.rejected, 2);
+    assert!(row.smpc.bytes > 0 && row.smpc.offline_bytes > 0 && row.aggregation.rounds > 0);
+    for c in &a.clients {
+        assert!(c.verify_score.is_some() && c.verify.bytes > 0 && c.verify.rounds > 0);
+    }
+}

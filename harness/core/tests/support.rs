@@ -10,6 +10,7 @@ pub fn registry() -> Registry {
     securefl_datasets::register(&mut reg).unwrap();
     securefl_defenses::register(&mut reg).unwrap();
     securefl_plain::register(&mut reg).unwrap();
+    securefl_smpc::register(&mut reg).unwrap();
     reg
 }
 
