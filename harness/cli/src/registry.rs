@@ -13,3 +13,31 @@ pub fn builtin() -> Result<Registry, RegistryError> {
     securefl_smpc::register(&mut reg)?;
     Ok(reg)
 }
+
+#[cfg(test)]
+mod tests {
+    use securefl_api::PluginKind;
+
+    #[test]
+    fn builtins_register_without_duplicates_and_cite_their_papers() {
+        let reg = super::builtin().expect("no duplicate or malformed names");
+        let list = reg.list();
+        assert!(list.len() >= 12, "{} plugins", list.len());
+        for (kind, info) in list {
+            assert!(
+                !info.summary.is_empty(),
+                "{kind} {} has no summary",
+                info.name
+            );
+            let needs_citation = matches!(
+                kind,
+                PluginKind::Defense | PluginKind::Attack | PluginKind::Smpc
+            ) && info.name != "none";
+            assert!(
+                !needs_citation || info.citation.is_some(),
+                "{kind} {} cites no paper",
+                info.name
+            );
+        }
+    }
+}
