@@ -11,6 +11,7 @@
 //! - Select and bit-to-arithmetic: daBit-style dealer tuples, one round each.
 
 use crate::bits;
+use crate::carry::{self, Node as CarryNode};
 use crate::linalg::Bilinear;
 use crate::mpc::Mpc;
 use crate::net::{EXTERNAL, Meter, Msg, Phase, bit_bytes, ring_bytes};
@@ -178,67 +179,15 @@ impl Additive2pc {
     }
 }
 
-/// A node of the carry tree: shares of (generate, propagate) planes; `p` is absent for the
-/// node holding bit 0, whose propagate is never needed.
-struct Node {
-    g: [Vec<u64>; 2],
-    p: Option<[Vec<u64>; 2]>,
-}
-
 impl Additive2pc {
-    /// Combines adjacent nodes level by level; returns shares of the carry into bit 63.
-    fn carry_tree(&mut self, mut nodes: Vec<Node>, n: usize) -> [Vec<u64>; 2] {
-        while nodes.len() > 1 {
-            let pairs: Vec<(Node, Node)> = {
-                let mut it = std::mem::take(&mut nodes).into_iter();
-                let mut pairs = Vec::new();
-                while let Some(lo) = it.next() {
-                    match it.next() {
-                        Some(hi) => pairs.push((lo, hi)),
-                        None => nodes.push(lo),
-                    }
-                }
-                pairs
-            };
-            let leftover = nodes.pop();
-            // All ANDs of the level in one batch: P_hi & G_lo for every pair, P_hi & P_lo where
-            // the low node has a propagate.
-            let (mut xs, mut ys) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
-            for (lo, hi) in &pairs {
-                let ph =
-                    hi.p.as_ref()
-                        .expect("only the lowest node lacks a propagate");
-                for i in 0..2 {
-                    xs[i].extend_from_slice(&ph[i]);
-                    ys[i].extend_from_slice(&lo.g[i]);
-                }
-                if let Some(pl) = &lo.p {
-                    for i in 0..2 {
-                        xs[i].extend_from_slice(&ph[i]);
-                        ys[i].extend_from_slice(&pl[i]);
-                    }
-                }
-            }
-            let gates = xs[0].len() / bits::words(n);
-            let z = self.and_words([&xs[0], &xs[1]], [&ys[0], &ys[1]], gates * n);
-            let nw = bits::words(n);
-            let mut at = 0;
-            for (lo, hi) in pairs {
-                let take = |at: &mut usize| {
-                    let r = [z[0][*at..*at + nw].to_vec(), z[1][*at..*at + nw].to_vec()];
-                    *at += nw;
-                    r
-                };
-                let pg = take(&mut at);
-                let g = [bits::xor(&hi.g[0], &pg[0]), bits::xor(&hi.g[1], &pg[1])];
-                let p = lo.p.as_ref().map(|_| take(&mut at));
-                nodes.push(Node { g, p });
-            }
-            nodes.extend(leftover);
-        }
-        nodes.pop().expect("63 leaves make one root").g
+    /// Shares of the carry into bit 63 (see [`crate::carry`]).
+    fn carry_tree(&mut self, nodes: Vec<Node>, n: usize) -> [Vec<u64>; 2] {
+        carry::carry(nodes, n, |x, y, nbits| self.and_words(x, y, nbits))
     }
 }
+
+/// A carry-tree node of this protocol.
+type Node = CarryNode<2>;
 
 impl Mpc for Additive2pc {
     type A = A2;

@@ -7,6 +7,7 @@
 
 pub mod additive;
 pub mod bits;
+pub mod carry;
 pub mod linalg;
 pub mod mpc;
 pub mod net;

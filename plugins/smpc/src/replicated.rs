@@ -48,6 +48,7 @@
 //!     `concat_bits`: local, free (a public value is component 0, which P0 and P2 hold).
 
 use crate::bits;
+use crate::carry::{self, Node as CarryNode};
 use crate::linalg::Bilinear;
 use crate::mpc::Mpc;
 use crate::net::{EXTERNAL, Meter, Msg, Phase, bit_bytes, ring_bytes};
@@ -298,68 +299,15 @@ impl Replicated3pc {
     }
 }
 
-/// A node of the carry tree: shares of (generate, propagate) planes; `p` is absent for the
-/// node holding bit 0, whose propagate is never needed.
-struct Node {
-    g: Parts,
-    p: Option<Parts>,
-}
-
-/// Pairs adjacent nodes (low first); an odd last node is returned apart.
-fn pair_up(nodes: Vec<Node>) -> (Vec<(Node, Node)>, Option<Node>) {
-    let mut it = nodes.into_iter();
-    let mut pairs = Vec::new();
-    while let Some(lo) = it.next() {
-        match it.next() {
-            Some(hi) => pairs.push((lo, hi)),
-            None => return (pairs, Some(lo)),
-        }
-    }
-    (pairs, None)
-}
-
 impl Replicated3pc {
-    /// Combines adjacent nodes level by level; returns shares of the carry into bit 63.
-    fn carry_tree(&mut self, mut nodes: Vec<Node>, n: usize) -> Parts {
-        let nw = bits::words(n);
-        while nodes.len() > 1 {
-            let (pairs, leftover) = pair_up(std::mem::take(&mut nodes));
-            // All ANDs of the level in one batch: P_hi & G_lo for every pair, P_hi & P_lo where
-            // the low node has a propagate.
-            let (mut xs, mut ys): (Parts, Parts) = Default::default();
-            let mut gates = 0;
-            for (lo, hi) in &pairs {
-                gates += 1 + usize::from(lo.p.is_some());
-                let ph =
-                    hi.p.as_ref()
-                        .expect("only the lowest node lacks a propagate");
-                for i in 0..3 {
-                    xs[i].extend_from_slice(&ph[i]);
-                    ys[i].extend_from_slice(&lo.g[i]);
-                    if let Some(pl) = &lo.p {
-                        xs[i].extend_from_slice(&ph[i]);
-                        ys[i].extend_from_slice(&pl[i]);
-                    }
-                }
-            }
-            let z = self.and_words(refs(&xs), refs(&ys), gates * n);
-            let mut at = 0;
-            let mut take = || {
-                let r: Parts = std::array::from_fn(|i| z[i][at..at + nw].to_vec());
-                at += nw;
-                r
-            };
-            for (lo, hi) in pairs {
-                let pg = take();
-                let g = std::array::from_fn(|i| bits::xor(&hi.g[i], &pg[i]));
-                let p = lo.p.as_ref().map(|_| take());
-                nodes.push(Node { g, p });
-            }
-            nodes.extend(leftover);
-        }
-        nodes.pop().expect("63 leaves make one root").g
+    /// Shares of the carry into bit 63 (see [`crate::carry`]).
+    fn carry_tree(&mut self, nodes: Vec<Node>, n: usize) -> Parts {
+        carry::carry(nodes, n, |x, y, nbits| self.and_words(x, y, nbits))
     }
 }
+
+/// A carry-tree node of this protocol.
+type Node = CarryNode<3>;
 
 impl Mpc for Replicated3pc {
     type A = A3;
