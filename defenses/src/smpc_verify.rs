@@ -122,49 +122,35 @@ impl Defense for SmpcVerify {
             validators: ctx.setting.hospitals,
             seed: ctx.seed,
         };
-        let verdicts = match self.params.rule {
-            Rule::Absolute => {
-                let t = (self.params.threshold * n as f64).ceil() as u64;
-                score_all(
-                    ctx,
-                    &sctx,
-                    data,
-                    Some(t),
-                    self.params.reveal_accuracy,
-                    updates,
-                )?
-            }
+        // The public pass threshold (a count of correct images), if the rule has one, and what
+        // computing it cost (the global model's evaluation, billed to the first verification).
+        let (threshold, reference_cost) = match self.params.rule {
+            Rule::Absolute => (
+                Some(at_least(self.params.threshold, n)),
+                CostRecord::default(),
+            ),
             Rule::RelativeGlobal => {
                 let (global, cost) = global_accuracy(ctx, &sctx, data)?;
-                let t = ((global - self.params.margin).max(0.0) * n as f64).ceil() as u64;
-                let mut v = score_all(
-                    ctx,
-                    &sctx,
-                    data,
-                    Some(t),
-                    self.params.reveal_accuracy,
-                    updates,
-                )?;
-                // The global model's evaluation is part of the first verification's bill.
-                if let Some(first) = v.first_mut() {
-                    first.cost += cost;
-                }
-                v
+                (Some(at_least(global - self.params.margin, n)), cost)
             }
-            Rule::RelativeMedian => {
-                let mut v = score_all(ctx, &sctx, data, None, true, updates)?;
-                let med = median(v.iter().filter_map(|c| c.score).collect());
-                for c in &mut v {
-                    let pass = c.score.is_some_and(|s| s >= med - self.params.margin);
-                    c.verdict = if pass {
-                        Verdict::Accepted
-                    } else {
-                        Verdict::Rejected
-                    };
-                }
-                v
-            }
+            Rule::RelativeMedian => (None, CostRecord::default()),
         };
+        let reveal = self.params.reveal_accuracy || threshold.is_none();
+        let mut verdicts = score_all(ctx, &sctx, data, threshold, reveal, updates)?;
+        if let Some(first) = verdicts.first_mut() {
+            first.cost += reference_cost;
+        }
+        if self.params.rule == Rule::RelativeMedian {
+            let med = median(verdicts.iter().filter_map(|c| c.score).collect());
+            for c in &mut verdicts {
+                let pass = c.score.is_some_and(|s| s >= med - self.params.margin);
+                c.verdict = if pass {
+                    Verdict::Accepted
+                } else {
+                    Verdict::Rejected
+                };
+            }
+        }
         aggregate_accepted(ctx, &sctx, updates, verdicts)
     }
 }
@@ -224,6 +210,11 @@ fn global_accuracy(
     cost += out.cost;
     let acc = out.value.correct.unwrap_or(0) as f64 / out.value.total.max(1) as f64;
     Ok((acc, cost))
+}
+
+/// The fewest correct images out of `n` for an accuracy of at least `accuracy` (clamped at 0).
+fn at_least(accuracy: f64, n: u64) -> u64 {
+    (accuracy.max(0.0) * n as f64).ceil() as u64
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

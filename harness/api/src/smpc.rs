@@ -91,6 +91,25 @@ pub struct EvalOutcome {
     pub predictions: Option<Vec<u32>>,
 }
 
+/// Checks the weights of [`SmpcProtocol::aggregate`]: one per model, at least one model, all
+/// finite and non-negative, not all zero. Returns their sum; `protocol` names the caller in
+/// errors.
+pub fn check_weights(protocol: &str, models: usize, weights: &[f64]) -> Result<f64, PluginError> {
+    if models == 0 || models != weights.len() {
+        return Err(PluginError::invalid(format!(
+            "smpc {protocol}: {models} models and {} weights; need as many of each, at least one",
+            weights.len()
+        )));
+    }
+    let total: f64 = weights.iter().sum();
+    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || total <= 0.0 {
+        return Err(PluginError::invalid(format!(
+            "smpc {protocol}: weights must be finite, non-negative, not all zero"
+        )));
+    }
+    Ok(total)
+}
+
 /// A secure multi-party computation protocol.
 ///
 /// Contract:

@@ -47,7 +47,7 @@ impl SmpcProtocol for Plaintext {
         ids: &[ShareId],
         weights: &[f64],
     ) -> Result<Metered<Vec<f32>>, PluginError> {
-        let total = check_weights(ids, weights)?;
+        let total = securefl_api::smpc::check_weights("none", ids.len(), weights)?;
         let models = ids
             .iter()
             .map(|id| {
@@ -68,24 +68,6 @@ impl SmpcProtocol for Plaintext {
             cost: CostRecord::default(),
         })
     }
-}
-
-/// The weights' sum, or an error when they cannot define an average.
-fn check_weights(ids: &[ShareId], weights: &[f64]) -> Result<f64, PluginError> {
-    if ids.is_empty() || ids.len() != weights.len() {
-        return Err(PluginError::invalid(format!(
-            "smpc none: {} models and {} weights; need as many of each, at least one",
-            ids.len(),
-            weights.len()
-        )));
-    }
-    let total: f64 = weights.iter().sum();
-    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || total <= 0.0 {
-        return Err(PluginError::invalid(
-            "smpc none: weights must be finite, non-negative, not all zero",
-        ));
-    }
-    Ok(total)
 }
 
 #[cfg(test)]

@@ -186,6 +186,36 @@ impl Additive2pc {
     }
 }
 
+/// A dealer's random bit per element: XOR shares `rb0` (P0, from its stream), `rb1` (P1, from
+/// its stream), the bit `r` itself, and arithmetic shares `ra0` (P0's stream) and `ra1 = r -
+/// ra0` (computed by the dealer and sent to P1; the caller meters it).
+struct RandomBit {
+    rb0: Vec<u64>,
+    rb1: Vec<u64>,
+    r: Vec<u64>,
+    ra0: Vec<u64>,
+    ra1: Vec<u64>,
+}
+
+/// Draws [`RandomBit`]s for `n` elements: P0's stream gives `rb0` then `ra0`, P1's gives `rb1`.
+fn random_bit(p0: &mut Prg, p1: &mut Prg, n: usize) -> RandomBit {
+    let (mut rb0, ra0) = (p0.words(bits::words(n)), p0.ring(n));
+    let mut rb1 = p1.words(bits::words(n));
+    bits::mask_tail(&mut rb0, n);
+    bits::mask_tail(&mut rb1, n);
+    let r = bits::xor(&rb0, &rb1);
+    let ra1 = (0..n)
+        .map(|i| bits::get(&r, i).wrapping_sub(ra0[i]))
+        .collect();
+    RandomBit {
+        rb0,
+        rb1,
+        r,
+        ra0,
+        ra1,
+    }
+}
+
 /// A carry-tree node of this protocol.
 type Node = CarryNode<2>;
 
@@ -394,16 +424,17 @@ impl Mpc for Additive2pc {
     fn select(&mut self, b: &B2, x: &A2) -> A2 {
         let n = b.n;
         let (mut p0, mut p1) = self.streams("select");
-        // Dealer tuple: a random bit r (XOR shares rb0, rb1; arithmetic shares ra0, ra1), a random
-        // mask a (a0, a1) and shares of r * a (m0, m1). P1's ra1 and m1 are sent.
-        let (mut rb0, ra0, a0, m0) = (p0.words(bits::words(n)), p0.ring(n), p0.ring(n), p0.ring(n));
-        let (mut rb1, a1) = (p1.words(bits::words(n)), p1.ring(n));
-        bits::mask_tail(&mut rb0, n);
-        bits::mask_tail(&mut rb1, n);
-        let r = bits::xor(&rb0, &rb1);
-        let ra1: Vec<u64> = (0..n)
-            .map(|i| bits::get(&r, i).wrapping_sub(ra0[i]))
-            .collect();
+        // Dealer tuple: a random bit r (see `random_bit`), a random mask a (a0, a1) and shares of
+        // r * a (m0, m1). P1's ra1 and m1 are sent.
+        let RandomBit {
+            rb0,
+            rb1,
+            r,
+            ra0,
+            ra1,
+        } = random_bit(&mut p0, &mut p1, n);
+        let (a0, m0) = (p0.ring(n), p0.ring(n));
+        let a1 = p1.ring(n);
         let m1: Vec<u64> = (0..n)
             .map(|i| {
                 bits::get(&r, i)
@@ -435,14 +466,9 @@ impl Mpc for Additive2pc {
     fn b2a(&mut self, b: &B2) -> A2 {
         let n = b.n;
         let (mut p0, mut p1) = self.streams("b2a");
-        let (mut rb0, ra0) = (p0.words(bits::words(n)), p0.ring(n));
-        let mut rb1 = p1.words(bits::words(n));
-        bits::mask_tail(&mut rb0, n);
-        bits::mask_tail(&mut rb1, n);
-        let r = bits::xor(&rb0, &rb1);
-        let ra1: Vec<u64> = (0..n)
-            .map(|i| bits::get(&r, i).wrapping_sub(ra0[i]))
-            .collect();
+        let RandomBit {
+            rb0, rb1, ra0, ra1, ..
+        } = random_bit(&mut p0, &mut p1, n);
         self.meter.dealer(1, ring_bytes(n));
         let c = bits::xor(&bits::xor(&b.s[0], &rb0), &bits::xor(&b.s[1], &rb1));
         self.swap(0, n);

@@ -24,6 +24,7 @@ use securefl_api::{
 use serde::Deserialize;
 
 use crate::additive::Additive2pc;
+use crate::mpc::Mpc;
 use crate::plugin::MpcPlugin;
 use crate::replicated::Replicated3pc;
 use crate::ring::Fixed;
@@ -66,51 +67,60 @@ impl EngineParams {
     }
 }
 
+/// A factory for an inference-capable protocol: typed [`EngineParams`], then `make(fx, seed)`.
+fn engine_factory<P: Mpc + Send + 'static>(
+    info: PluginInfo,
+    caps: SmpcCaps,
+    make: fn(Fixed, u64) -> P,
+) -> Factory<dyn SmpcProtocol>
+where
+    P::A: Send,
+    P::B: Send,
+{
+    let name = info.name.clone();
+    Factory::new(info, move |params| {
+        let p: EngineParams = params.parse::<EngineParams>()?.check()?;
+        let fx = Fixed::new(p.frac_bits);
+        Ok(Box::new(MpcPlugin::new(
+            &name,
+            caps,
+            p.batch,
+            Box::new(move |seed| make(fx, seed)),
+        )) as Box<dyn SmpcProtocol>)
+    })
+}
+
 /// Registers the SMPC protocols.
 pub fn register(reg: &mut Registry) -> Result<(), RegistryError> {
+    let version = env!("CARGO_PKG_VERSION");
+    let semi_honest = |parties, honest_majority, dealer| SmpcCaps {
+        parties,
+        security: SecurityModel::SemiHonest,
+        honest_majority,
+        dealer,
+        inference: true,
+    };
     let info = PluginInfo::new(
         "additive-2pc",
-        env!("CARGO_PKG_VERSION"),
+        version,
         "2-party additive sharing over Z_2^64 with a trusted dealer (Beaver and conv triples, bit-sliced comparison); semi-honest",
     )
     .cite("Beaver, CRYPTO 1991; Mohassel and Zhang, SecureML, IEEE S&P 2017; Knott et al., CrypTen, NeurIPS 2021");
-    reg.add::<dyn SmpcProtocol>(Factory::new(info, |params| {
-        let p: EngineParams = params.parse::<EngineParams>()?.check()?;
-        let caps = SmpcCaps {
-            parties: 2,
-            security: SecurityModel::SemiHonest,
-            honest_majority: false,
-            dealer: true,
-            inference: true,
-        };
-        let fx = Fixed::new(p.frac_bits);
-        Ok(Box::new(MpcPlugin::new(
-            caps,
-            p.batch,
-            Box::new(move |seed| Additive2pc::new(fx, seed)),
-        )) as Box<dyn SmpcProtocol>)
-    }))?;
+    reg.add(engine_factory(
+        info,
+        semi_honest(2, false, true),
+        Additive2pc::new,
+    ))?;
     let info = PluginInfo::new(
         "replicated-3pc",
-        env!("CARGO_PKG_VERSION"),
+        version,
         "3-party replicated sharing over Z_2^64 (fused truncation, bit-extraction ReLU); semi-honest, honest majority",
     )
     .cite("Araki et al., CCS 2016; Mohassel and Rindal, ABY3, CCS 2018");
-    reg.add::<dyn SmpcProtocol>(Factory::new(info, |params| {
-        let p: EngineParams = params.parse::<EngineParams>()?.check()?;
-        let caps = SmpcCaps {
-            parties: 3,
-            security: SecurityModel::SemiHonest,
-            honest_majority: true,
-            dealer: false,
-            inference: true,
-        };
-        let fx = Fixed::new(p.frac_bits);
-        Ok(Box::new(MpcPlugin::new(
-            caps,
-            p.batch,
-            Box::new(move |seed| Replicated3pc::new(fx, seed)),
-        )) as Box<dyn SmpcProtocol>)
-    }))?;
+    reg.add(engine_factory(
+        info,
+        semi_honest(3, true, false),
+        Replicated3pc::new,
+    ))?;
     reg.add::<dyn SmpcProtocol>(shamir::factory())
 }

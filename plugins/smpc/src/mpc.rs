@@ -67,12 +67,25 @@ pub trait Mpc {
     /// Bits as ring integers 0 or 1 (scale 0).
     fn b2a(&mut self, b: &Self::B) -> Self::A;
 
-    /// The sum of all elements, as a one-element vector (local).
+    /// The sum of all elements, as a one-element vector (local): halves are added pairwise,
+    /// so it takes log2(n) vector additions.
     fn sum(&self, x: &Self::A) -> Self::A {
-        let n = Self::len(x);
-        let mut acc = self.gather(x, &[0]);
-        for i in 1..n {
-            acc = self.add(&acc, &self.gather(x, &[i]));
+        let mut acc = x.clone();
+        let mut n = Self::len(&acc);
+        if n == 0 {
+            return self.public(&[0]);
+        }
+        while n > 1 {
+            let half = n / 2;
+            let lo = self.gather(&acc, &(0..half).collect::<Vec<_>>());
+            let hi = self.gather(&acc, &(half..2 * half).collect::<Vec<_>>());
+            let sum = self.add(&lo, &hi);
+            acc = if n % 2 == 1 {
+                self.concat(&[&sum, &self.gather(&acc, &[n - 1])])
+            } else {
+                sum
+            };
+            n = Self::len(&acc);
         }
         acc
     }

@@ -23,6 +23,7 @@ pub type MakeFn<P> = Box<dyn Fn(u64) -> P + Send>;
 
 /// An [`Mpc`] protocol as an SMPC plugin.
 pub struct MpcPlugin<P: Mpc> {
+    name: String,
     caps: SmpcCaps,
     make: MakeFn<P>,
     batch: usize,
@@ -37,9 +38,10 @@ pub struct Shared<P: Mpc> {
 }
 
 impl<P: Mpc> MpcPlugin<P> {
-    /// A plugin with capabilities `caps`, evaluating `batch` images at a time.
-    pub fn new(caps: SmpcCaps, batch: usize, make: MakeFn<P>) -> Self {
+    /// The plugin `name` with capabilities `caps`, evaluating `batch` images at a time.
+    pub fn new(name: &str, caps: SmpcCaps, batch: usize, make: MakeFn<P>) -> Self {
         Self {
+            name: name.to_owned(),
             caps,
             make,
             batch: batch.max(1),
@@ -159,7 +161,7 @@ where
         ids: &[ShareId],
         weights: &[f64],
     ) -> Result<Metered<Vec<f32>>, PluginError> {
-        let ints = integer_weights(ids.len(), weights)?;
+        let ints = integer_weights(&self.name, ids.len(), weights)?;
         self.metered(ctx.seed, |p, shared| {
             let models = ids
                 .iter()
@@ -196,26 +198,32 @@ pub fn weighted_sum<P: Mpc>(p: &mut P, shares: &[&P::A], weights: &[u64]) -> Vec
     p.reveal(&sum)
 }
 
-/// FedAvg weights as public integers: sample counts are used as they are; other weights are
-/// scaled so the largest is 2^16 and rounded (a relative error below 2^-16 per weight).
-pub fn integer_weights(n: usize, weights: &[f64]) -> Result<Vec<u64>, PluginError> {
-    if n == 0 || n != weights.len() {
-        return Err(PluginError::invalid(format!(
-            "smpc: {n} models and {} weights; need as many of each, at least one",
-            weights.len()
-        )));
-    }
-    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || weights.iter().all(|&w| w == 0.0) {
-        return Err(PluginError::invalid(
-            "smpc: weights must be finite, non-negative, not all zero",
-        ));
+/// Largest weight used as an integer as is; larger or fractional weights are quantized.
+pub const MAX_INT_WEIGHT: f64 = (1u64 << 20) as f64;
+
+/// Bits of quantized weights: the largest weight becomes 2^16.
+pub const WEIGHT_BITS: u32 = 16;
+
+/// FedAvg weights as public integers, after [`securefl_api::smpc::check_weights`]; `protocol`
+/// names the caller in errors.
+pub fn integer_weights(protocol: &str, n: usize, weights: &[f64]) -> Result<Vec<u64>, PluginError> {
+    securefl_api::smpc::check_weights(protocol, n, weights)?;
+    Ok(quantize_weights(weights))
+}
+
+/// Sample counts (integers up to [`MAX_INT_WEIGHT`]) are used as they are; other weights are
+/// scaled so the largest is 2^[`WEIGHT_BITS`] and rounded (a relative error below 2^-16 each).
+pub fn quantize_weights(weights: &[f64]) -> Vec<u64> {
+    if weights
+        .iter()
+        .all(|&w| w.fract() == 0.0 && w <= MAX_INT_WEIGHT)
+    {
+        return weights.iter().map(|&w| w as u64).collect();
     }
     let max = weights.iter().copied().fold(0.0, f64::max);
-    if weights.iter().all(|w| w.fract() == 0.0) && max <= f64::from(1u32 << 20) {
-        return Ok(weights.iter().map(|&w| w as u64).collect());
-    }
-    Ok(weights
+    let top = f64::from(1u32 << WEIGHT_BITS);
+    weights
         .iter()
-        .map(|w| (w / max * 65536.0).round() as u64)
-        .collect())
+        .map(|&w| (w / max * top).round() as u64)
+        .collect()
 }

@@ -68,12 +68,6 @@ pub const P: u64 = (1 << 61) - 1;
 /// The largest embeddable magnitude, (p−1)/2: signed values lie strictly below it.
 pub const HALF: u64 = (P - 1) / 2;
 
-/// Largest integer weight used as is; larger or fractional weights are quantized.
-pub const MAX_INT_WEIGHT: f64 = (1u64 << 20) as f64;
-
-/// Bits of the quantized weights: the largest weight becomes 2^16.
-pub const WEIGHT_BITS: u32 = 16;
-
 /// `x mod p` for any `u128` (two Mersenne folds and a conditional subtraction).
 pub fn reduce(x: u128) -> u64 {
     let p = u128::from(P);
@@ -308,23 +302,6 @@ impl ShamirAggregation {
     }
 }
 
-/// The integer weights used in the field: the weights themselves when they are all integers
-/// ≤ 2^20, otherwise round(w / max_w · 2^16).
-pub fn field_weights(weights: &[f64]) -> Vec<u64> {
-    if weights
-        .iter()
-        .all(|&w| w.fract() == 0.0 && w <= MAX_INT_WEIGHT)
-    {
-        return weights.iter().map(|&w| w as u64).collect();
-    }
-    let max = weights.iter().copied().fold(0.0, f64::max);
-    let top = f64::from(1u32 << WEIGHT_BITS);
-    weights
-        .iter()
-        .map(|&w| (w / max * top).round() as u64)
-        .collect()
-}
-
 impl SmpcProtocol for ShamirAggregation {
     fn caps(&self) -> SmpcCaps {
         SmpcCaps {
@@ -433,19 +410,7 @@ impl SmpcProtocol for ShamirAggregation {
         weights: &[f64],
     ) -> Result<Metered<Vec<f32>>, PluginError> {
         let start = Instant::now();
-        if ids.is_empty() || ids.len() != weights.len() {
-            return Err(PluginError::invalid(format!(
-                "smpc shamir: {} models and {} weights; need as many of each, at least one",
-                ids.len(),
-                weights.len()
-            )));
-        }
-        if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || weights.iter().sum::<f64>() <= 0.0
-        {
-            return Err(PluginError::invalid(
-                "smpc shamir: weights must be finite, non-negative, not all zero",
-            ));
-        }
+        securefl_api::smpc::check_weights("shamir", ids.len(), weights)?;
         let models = ids
             .iter()
             .map(|id| {
@@ -473,7 +438,7 @@ impl SmpcProtocol for ShamirAggregation {
                 "smpc shamir: models were shared among {n} parties, but {n_now} parties aggregate"
             )));
         }
-        let q = field_weights(weights);
+        let q = crate::plugin::quantize_weights(weights);
         let total: u64 = q.iter().sum();
         // Overflow: Σ q_h·|x_h|·2^f < (p−1)/2 bounds every coordinate's signed sum.
         let bound: u128 = models

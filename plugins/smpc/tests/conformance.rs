@@ -43,6 +43,11 @@ fn share_reveal<P: Mpc>(make: &impl Fn(u64) -> P) {
     let b = p.input_bits(&bits);
     assert_eq!(p.reveal_bits(&b), bits);
     assert_eq!(p.reveal(&p.public(&x)), x);
+    for n in [1, 2, 7, 64, 107] {
+        let sx = p.input(&x[..n]);
+        let total = x[..n].iter().fold(0u64, |a, v| a.wrapping_add(*v));
+        assert_eq!(p.reveal(&p.sum(&sx)), [total], "sum of {n}");
+    }
 }
 
 fn linear_matches_plaintext<P: Mpc>(make: &impl Fn(u64) -> P) {

@@ -215,11 +215,14 @@ fn maximal_dropouts_still_give_the_exact_result() {
 fn fractional_weights_are_quantized_to_sixteen_bits() {
     let models = random_models(4, 500, 5);
     let weights = [0.1, 0.25, 0.3333, 0.05];
-    let q = shamir::field_weights(&weights);
+    let q = securefl_smpc::plugin::quantize_weights(&weights);
     assert_eq!(q[2], 65_536);
-    assert_eq!(shamir::field_weights(&[3.0, 1_048_576.0]), [3, 1_048_576]);
     assert_eq!(
-        shamir::field_weights(&[1.0, 2_097_152.0]),
+        securefl_smpc::plugin::quantize_weights(&[3.0, 1_048_576.0]),
+        [3, 1_048_576]
+    );
+    assert_eq!(
+        securefl_smpc::plugin::quantize_weights(&[1.0, 2_097_152.0]),
         [0, 65_536],
         "integers above 2^20 are quantized"
     );
