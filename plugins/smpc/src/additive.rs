@@ -6,8 +6,10 @@
 //! - Linear layers: Beaver triples shaped like the layer (`c = op(a, b)`, convolution-shaped for
 //!   convolutions); `ε = x - a` and `δ = w - b` are opened in one round; truncation is local
 //!   (SecureML), off by at most one unit except with probability about `|z| / 2^64`.
-//! - Comparison: the sign bit `MSB(x0 + x1)` through a bit-sliced carry tree over the low 63
-//!   bits: one round of private-input ANDs, then six levels of Beaver bit-triple ANDs.
+//! - Comparison: DReLU is bit `l - 1` of `y = x + 2^(l-1)` with `l = 64 - f` (exact for every
+//!   value the ring represents, see [`Fixed::compare_bits`]), through a bit-sliced carry tree
+//!   over the low `l - 1` bits of `y0 + y1`: one round of private-input ANDs, then six levels of
+//!   Beaver bit-triple ANDs.
 //! - Select and bit-to-arithmetic: daBit-style dealer tuples, one round each.
 
 use crate::bits;
@@ -17,6 +19,9 @@ use crate::mpc::Mpc;
 use crate::net::{EXTERNAL, Meter, Msg, Phase, bit_bytes, ring_bytes};
 use crate::prg::Prg;
 use crate::ring::{self, Fixed, shr_signed};
+
+/// Output elements per piece of a linear layer's local work (a few MB per share).
+const PIECE: usize = 1 << 16;
 
 /// An arithmetic sharing: party `i` holds `s[i]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,29 +92,66 @@ impl Additive2pc {
         );
     }
 
-    /// Beaver triple for `op`, returning `z = op(x, w)` at double scale (untruncated).
-    fn beaver(&mut self, op: &Bilinear, x: &A2, w: &A2) -> A2 {
+    /// `op(x, w) + bias·2^f`, truncated by `f`: one Beaver product with a layer-shaped triple
+    /// `c = op(a, b)`, opening `ε = x − a` and `δ = w − b` in one round. The triple is drawn
+    /// and used in pieces of whole rows (images), which is the same triple as one drawn at
+    /// once: `op` acts on each row alone and `b` is shared by all rows.
+    fn beaver_linear(&mut self, op: &Bilinear, x: &A2, w: &A2, bias: &A2) -> A2 {
         let (mut p0, mut p1) = self.streams("beaver");
-        let (a0, b0, c0) = (
-            p0.ring(op.x_len()),
-            p0.ring(op.w_len()),
-            p0.ring(op.out_len()),
-        );
-        let (a1, b1) = (p1.ring(op.x_len()), p1.ring(op.w_len()));
-        // Dealer: c1 = op(a, b) - c0, sent to P1.
-        let c = op.apply(&ring::add(&a0, &a1), &ring::add(&b0, &b1));
-        let c1 = ring::sub(&c, &c0);
-        self.meter.dealer(1, ring_bytes(c1.len()));
-        // Online: open ε = x - a and δ = w - b in one round.
-        let eps = ring::add(&ring::sub(&x.s[0], &a0), &ring::sub(&x.s[1], &a1));
+        let (b0, b1) = (p0.ring(op.w_len()), p1.ring(op.w_len()));
         let delta = ring::add(&ring::sub(&w.s[0], &b0), &ring::sub(&w.s[1], &b1));
+        let b = ring::add(&b0, &b1);
+        let b0_delta = ring::add(&b0, &delta);
+        let rows = op.rows();
+        let (x_row, out_row) = (op.x_len() / rows, op.out_len() / rows);
+        let piece = (PIECE / out_row.max(1)).clamp(1, rows);
+        let mut out = [
+            Vec::with_capacity(op.out_len()),
+            Vec::with_capacity(op.out_len()),
+        ];
+        for first in (0..rows).step_by(piece) {
+            let part = op.with_rows(piece.min(rows - first));
+            let xs = first * x_row..first * x_row + part.x_len();
+            let (a0, c0) = (p0.ring(part.x_len()), p0.ring(part.out_len()));
+            let a1 = p1.ring(part.x_len());
+            // Dealer: c1 = op(a, b) − c0, sent to P1.
+            let c1 = ring::sub(&part.apply(&ring::add(&a0, &a1), &b), &c0);
+            let eps = ring::add(
+                &ring::sub(&x.s[0][xs.clone()], &a0),
+                &ring::sub(&x.s[1][xs], &a1),
+            );
+            // z0 = c0 + op(ε, b0 + δ) + op(a0, δ);  z1 = c1 + op(ε, b1) + op(a1, δ).
+            let mut z0 = c0;
+            ring::add_assign(&mut z0, &part.apply(&eps, &b0_delta));
+            ring::add_assign(&mut z0, &part.apply(&a0, &delta));
+            let mut z1 = c1;
+            ring::add_assign(&mut z1, &part.apply(&eps, &b1));
+            ring::add_assign(&mut z1, &part.apply(&a1, &delta));
+            let lifted = self.lift_bias(op, bias);
+            for (z, lb) in [(&mut z0, &lifted[0]), (&mut z1, &lifted[1])] {
+                z.iter_mut()
+                    .zip(lb.iter().cycle())
+                    .for_each(|(v, l)| *v = v.wrapping_add(*l));
+            }
+            let t = self.trunc_local(&A2 { s: [z0, z1] }, self.fx.frac_bits);
+            let [t0, t1] = t.s;
+            out[0].extend(t0);
+            out[1].extend(t1);
+        }
+        self.meter.dealer(1, ring_bytes(op.out_len()));
         self.swap(op.x_len() + op.w_len(), 0);
-        // z0 = c0 + op(ε, b0 + δ) + op(a0, δ);  z1 = c1 + op(ε, b1) + op(a1, δ).
-        let mut z0 = ring::add(&c0, &op.apply(&eps, &ring::add(&b0, &delta)));
-        ring::add_assign(&mut z0, &op.apply(&a0, &delta));
-        let mut z1 = ring::add(&c1, &op.apply(&eps, &b1));
-        ring::add_assign(&mut z1, &op.apply(&a1, &delta));
-        A2 { s: [z0, z1] }
+        A2 { s: out }
+    }
+
+    /// Each party's bias share lifted from scale f to 2f.
+    fn lift_bias(&self, op: &Bilinear, bias: &A2) -> [Vec<u64>; 2] {
+        let lift = 1u64 << self.fx.frac_bits;
+        std::array::from_fn(|i| {
+            bias.s[i][..op.out_cols()]
+                .iter()
+                .map(|v| v.wrapping_mul(lift))
+                .collect()
+        })
     }
 
     /// SecureML local truncation by `m` bits; counts results off by more than one unit.
@@ -315,10 +357,9 @@ impl Mpc for Additive2pc {
         }
     }
 
-    fn gather(&self, x: &A2, indices: &[usize]) -> A2 {
-        let g = |s: &[u64]| indices.iter().map(|&i| s[i]).collect();
+    fn map(&self, x: &A2, f: impl Fn(&[u64]) -> Vec<u64>) -> A2 {
         A2 {
-            s: [g(&x.s[0]), g(&x.s[1])],
+            s: [f(&x.s[0]), f(&x.s[1])],
         }
     }
 
@@ -373,20 +414,7 @@ impl Mpc for Additive2pc {
     }
 
     fn linear(&mut self, op: &Bilinear, x: &A2, w: &A2, bias: &A2) -> A2 {
-        let z = self.beaver(op, x, w);
-        // The bias, at scale f, is lifted to scale 2f and added before the truncation.
-        let cols = op.out_cols();
-        let lift = 1u64 << self.fx.frac_bits;
-        let add_bias = |s: &[u64], b: &[u64]| -> Vec<u64> {
-            s.iter()
-                .enumerate()
-                .map(|(i, v)| v.wrapping_add(b[i % cols].wrapping_mul(lift)))
-                .collect()
-        };
-        let z = A2 {
-            s: [add_bias(&z.s[0], &bias.s[0]), add_bias(&z.s[1], &bias.s[1])],
-        };
-        self.trunc_local(&z, self.fx.frac_bits)
+        self.beaver_linear(op, x, w, bias)
     }
 
     fn trunc(&mut self, x: &A2, m: u32) -> A2 {
@@ -395,23 +423,29 @@ impl Mpc for Additive2pc {
 
     fn drelu(&mut self, x: &A2) -> B2 {
         let n = x.s[0].len();
-        let low = |s: &[u64]| -> Vec<u64> { s.iter().map(|v| v & (u64::MAX >> 1)).collect() };
-        let (a, b) = (bits::planes(&low(&x.s[0])), bits::planes(&low(&x.s[1])));
-        let g = self.private_and(&a, &b, n);
-        let nodes: Vec<Node> = (0..63)
-            .map(|j| Node {
-                g: [g[0][j].clone(), g[1][j].clone()],
-                p: (j > 0).then(|| [a[j].clone(), b[j].clone()]),
+        let l = self.fx.compare_bits();
+        self.meter.range_failures += ring::out_of_range(&[&x.s[0], &x.s[1]], l);
+        // y = x + 2^(l-1) lies in [0, 2^l) and its bit l-1 is DReLU(x); P0 adds the constant.
+        let y0: Vec<u64> = x.s[0]
+            .iter()
+            .map(|v| v.wrapping_add(1 << (l - 1)))
+            .collect();
+        let (mut a, mut b) = (bits::planes(&y0, l), bits::planes(&x.s[1], l));
+        let [g0, g1] = self.private_and(&a[..l - 1], &b[..l - 1], n);
+        let nodes: Vec<Node> = g0
+            .into_iter()
+            .zip(g1)
+            .enumerate()
+            .map(|(j, (g0, g1))| Node {
+                g: [g0, g1],
+                p: (j > 0).then(|| [std::mem::take(&mut a[j]), std::mem::take(&mut b[j])]),
             })
             .collect();
         let carry = self.carry_tree(nodes, n);
-        // MSB = x0[63] ^ x1[63] ^ carry; DReLU = NOT MSB (P0 flips its share).
-        let mut s0: Vec<u64> = bits::xor(&bits::top_bits(&x.s[0]), &carry[0])
-            .iter()
-            .map(|w| !w)
-            .collect();
+        // Bit l-1 of y = y0[l-1] ^ y1[l-1] ^ carry into it.
+        let mut s0 = bits::xor(&a[l - 1], &carry[0]);
+        let mut s1 = bits::xor(&b[l - 1], &carry[1]);
         bits::mask_tail(&mut s0, n);
-        let mut s1 = bits::xor(&bits::top_bits(&x.s[1]), &carry[1]);
         bits::mask_tail(&mut s1, n);
         B2 { s: [s0, s1], n }
     }

@@ -26,10 +26,10 @@ pub fn get(words: &[u64], e: usize) -> u64 {
     (words[e / 64] >> (e % 64)) & 1
 }
 
-/// Bit planes `0..63` of `values`: plane `j` packs bit `j` of every value.
-pub fn planes(values: &[u64]) -> Vec<Vec<u64>> {
+/// Bit planes `0..count` of `values` (`count <= 64`): plane `j` packs bit `j` of every value.
+pub fn planes(values: &[u64], count: usize) -> Vec<Vec<u64>> {
     let n = values.len();
-    let mut out = vec![vec![0u64; words(n)]; 63];
+    let mut out = vec![vec![0u64; words(n)]; count];
     let mut block = [0u64; 64];
     for (chunk_index, chunk) in values.chunks(64).enumerate() {
         block[..chunk.len()].copy_from_slice(chunk);
@@ -107,7 +107,7 @@ mod tests {
                 assert_eq!((plane >> e) & 1, (value >> j) & 1, "bit {e} of plane {j}");
             }
         }
-        let p = planes(&before[..50]);
+        let p = planes(&before[..50], 63);
         assert_eq!(p[5][0], a[5] & ((1 << 50) - 1));
     }
 
@@ -115,7 +115,8 @@ mod tests {
     fn pack_unpack_and_planes() {
         let bits: Vec<bool> = (0..70).map(|i| i % 3 == 0).collect();
         assert_eq!(unpack(&pack(&bits), 70), bits);
-        let p = planes(&[0b101, 0b010]);
+        let p = planes(&[0b101, 0b010], 3);
+        assert_eq!(p.len(), 3);
         assert_eq!((p[0][0], p[1][0], p[2][0]), (0b01, 0b10, 0b01));
         assert_eq!(top_bits(&[1 << 63, 1]), vec![1]);
     }

@@ -66,6 +66,29 @@ impl Bilinear {
         }
     }
 
+    /// Rows of `x` and of the output (matrix rows, or images): `op` acts on each row alone.
+    pub fn rows(&self) -> usize {
+        match *self {
+            Self::MatMul { m, .. } => m,
+            Self::Conv { b, .. } => b,
+        }
+    }
+
+    /// The same map on `rows` rows.
+    pub fn with_rows(&self, rows: usize) -> Self {
+        match *self {
+            Self::MatMul { k, n, .. } => Self::MatMul { m: rows, k, n },
+            Self::Conv { h, w, c, k, o, .. } => Self::Conv {
+                b: rows,
+                h,
+                w,
+                c,
+                k,
+                o,
+            },
+        }
+    }
+
     /// `op(x, w)`, wrapping.
     pub fn apply(&self, x: &[u64], w: &[u64]) -> Vec<u64> {
         match *self {
@@ -143,5 +166,63 @@ mod tests {
         let x: Vec<u64> = (1..=9).collect();
         assert_eq!(op.apply(&x, &[1, 1, 1, 1]), vec![12, 16, 24, 28]);
         assert_eq!((op.x_len(), op.w_len(), op.out_len()), (9, 4, 4));
+    }
+
+    /// The definition, one multiply-add at a time.
+    fn conv_naive(op: &Bilinear, x: &[u64], wt: &[u64]) -> Vec<u64> {
+        let Bilinear::Conv { b, h, w, c, k, o } = *op else {
+            unreachable!()
+        };
+        let (ho, wo) = (h + 1 - k, w + 1 - k);
+        let mut out = vec![0u64; op.out_len()];
+        for (img, y, xx, oc) in output_positions(b, ho, wo, o) {
+            let mut sum = 0u64;
+            for (i, j, ci) in
+                (0..k).flat_map(|i| (0..k).flat_map(move |j| (0..c).map(move |ci| (i, j, ci))))
+            {
+                let xv = x[((img * h + y + i) * w + xx + j) * c + ci];
+                let wv = wt[((i * k + j) * c + ci) * o + oc];
+                sum = sum.wrapping_add(xv.wrapping_mul(wv));
+            }
+            out[((img * ho + y) * wo + xx) * o + oc] = sum;
+        }
+        out
+    }
+
+    fn output_positions(
+        b: usize,
+        ho: usize,
+        wo: usize,
+        o: usize,
+    ) -> impl Iterator<Item = (usize, usize, usize, usize)> {
+        (0..b).flat_map(move |img| {
+            (0..ho).flat_map(move |y| {
+                (0..wo).flat_map(move |xx| (0..o).map(move |oc| (img, y, xx, oc)))
+            })
+        })
+    }
+
+    #[test]
+    fn conv_matches_the_definition() {
+        let mut r = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            r
+        };
+        for o in [16, 32, 64, 3] {
+            let op = Bilinear::Conv {
+                b: 2,
+                h: 11,
+                w: 11,
+                c: 2,
+                k: 3,
+                o,
+            };
+            let x: Vec<u64> = (0..op.x_len()).map(|_| next()).collect();
+            let wt: Vec<u64> = (0..op.w_len()).map(|_| next()).collect();
+            assert_eq!(op.apply(&x, &wt), conv_naive(&op, &x, &wt), "o = {o}");
+        }
     }
 }

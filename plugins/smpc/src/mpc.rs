@@ -41,8 +41,13 @@ pub trait Mpc {
     fn sub(&self, x: &Self::A, y: &Self::A) -> Self::A;
     /// `x * c` for public integers `c` (one per element, or one for all), no truncation.
     fn mul_public(&self, x: &Self::A, c: &[u64]) -> Self::A;
+    /// `f` applied to every share component: a local public linear map such as a selection or
+    /// a permutation of elements (`f` must be linear over the ring, e.g. only copy elements).
+    fn map(&self, x: &Self::A, f: impl Fn(&[u64]) -> Vec<u64>) -> Self::A;
     /// The elements at `indices`, in that order.
-    fn gather(&self, x: &Self::A, indices: &[usize]) -> Self::A;
+    fn gather(&self, x: &Self::A, indices: &[usize]) -> Self::A {
+        self.map(x, |s| indices.iter().map(|&i| s[i]).collect())
+    }
     /// Concatenation.
     fn concat(&self, parts: &[&Self::A]) -> Self::A;
     /// Bits at `indices`.
@@ -66,6 +71,24 @@ pub trait Mpc {
     fn select(&mut self, b: &Self::B, x: &Self::A) -> Self::A;
     /// Bits as ring integers 0 or 1 (scale 0).
     fn b2a(&mut self, b: &Self::B) -> Self::A;
+
+    /// Runs `parts` independent computations of identical shape as one (for working in
+    /// cache-sized pieces): round `r` of every part would travel in one message, so the meter
+    /// counts rounds and messages once and bytes per part (see [`Meter::begin_parallel`]).
+    fn parallel<T>(&mut self, parts: usize, mut f: impl FnMut(&mut Self, usize) -> T) -> Vec<T>
+    where
+        Self: Sized,
+    {
+        self.meter().begin_parallel();
+        let out = (0..parts)
+            .map(|i| {
+                self.meter().next_part();
+                f(self, i)
+            })
+            .collect();
+        self.meter().end_parallel();
+        out
+    }
 
     /// The sum of all elements, as a one-element vector (local): halves are added pairwise,
     /// so it takes log2(n) vector additions.

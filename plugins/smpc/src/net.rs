@@ -5,6 +5,11 @@
 //! number of messages in it. Bytes are payload bytes summed over directed links (ring elements
 //! 8 bytes, bits packed); the dealer's input-independent material is metered separately as
 //! offline traffic, and inputs entering the protocol as setup traffic.
+//!
+//! A *parallel section* meters independent parts of identical shape (the same image-by-image
+//! step on different images) as one computation: a deployment sends round `r` of every part
+//! in one message, so rounds and messages count once while bytes add up. The meter checks
+//! that every part repeats the first part's sequence of rounds exactly.
 
 use std::time::Duration;
 
@@ -45,8 +50,43 @@ pub struct Meter {
     setup_rounds: u64,
     /// Truncations whose result was off by more than one unit (checked in the simulator).
     pub trunc_failures: u64,
+    /// Comparison inputs outside the exact range `|x| < 2^(l-1)` (checked in the simulator).
+    pub range_failures: u64,
     /// Compute time attributed to the protocol.
     pub compute: Duration,
+    parallel: Option<Parallel>,
+}
+
+/// One metered event of a part, for comparing a parallel section's parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Event {
+    /// A round with its phase and directed links.
+    Round(Phase, Vec<(usize, usize)>),
+    /// A dealer message.
+    Dealer,
+}
+
+/// The state of a parallel section: the first part's events and the position in the current.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Parallel {
+    /// Parts started so far (the first part's events are the shape).
+    parts: usize,
+    shape: Vec<Event>,
+    at: usize,
+}
+
+impl Parallel {
+    /// Panics unless the current part (after the first) repeated all of the first's events.
+    fn check_complete(&self) {
+        if self.parts > 1 {
+            assert_eq!(
+                self.at,
+                self.shape.len(),
+                "part {} of a parallel section stopped early",
+                self.parts
+            );
+        }
+    }
 }
 
 /// Payload bytes of `n` ring elements.
@@ -74,6 +114,8 @@ impl Meter {
         if msgs.is_empty() {
             return;
         }
+        let links = msgs.iter().map(|m| (m.from, m.to)).collect();
+        let counted = self.record(Event::Round(phase, links));
         for m in &msgs {
             if m.from != EXTERNAL {
                 self.sent[m.from] += m.bytes;
@@ -82,6 +124,9 @@ impl Meter {
                 Phase::Setup => self.setup_bytes += m.bytes,
                 Phase::Online => self.bytes += m.bytes,
             }
+        }
+        if !counted {
+            return;
         }
         self.messages += msgs.len() as u64;
         match phase {
@@ -94,8 +139,51 @@ impl Meter {
     pub fn dealer(&mut self, _to: usize, bytes: u64) {
         if bytes > 0 {
             self.offline_bytes += bytes;
-            self.messages += 1;
+            if self.record(Event::Dealer) {
+                self.messages += 1;
+            }
         }
+    }
+
+    /// Starts a parallel section (see the module docs); sections do not nest.
+    pub fn begin_parallel(&mut self) {
+        assert!(self.parallel.is_none(), "parallel sections do not nest");
+        self.parallel = Some(Parallel::default());
+    }
+
+    /// Starts the next part of the current parallel section.
+    pub fn next_part(&mut self) {
+        let par = self.parallel.as_mut().expect("inside a parallel section");
+        par.check_complete();
+        par.parts += 1;
+        par.at = 0;
+    }
+
+    /// Ends the current parallel section.
+    pub fn end_parallel(&mut self) {
+        let par = self.parallel.take().expect("inside a parallel section");
+        par.check_complete();
+    }
+
+    /// Records an event; true when its rounds and messages count (outside a parallel section,
+    /// or in its first part).
+    fn record(&mut self, event: Event) -> bool {
+        let Some(par) = self.parallel.as_mut() else {
+            return true;
+        };
+        if par.parts <= 1 {
+            par.shape.push(event);
+            return true;
+        }
+        assert_eq!(
+            par.shape.get(par.at),
+            Some(&event),
+            "part {} of a parallel section departs from the first part's rounds at event {}",
+            par.parts,
+            par.at
+        );
+        par.at += 1;
+        false
     }
 
     /// Online rounds so far.
@@ -193,5 +281,56 @@ mod tests {
             (24, 40, 3, 1, 16)
         );
         assert_eq!(bit_bytes(9), 2);
+    }
+
+    fn round(m: &mut Meter, bytes: u64) {
+        m.exchange(
+            Phase::Online,
+            &[Msg {
+                from: 0,
+                to: 1,
+                bytes,
+            }],
+        );
+    }
+
+    #[test]
+    fn a_parallel_section_counts_rounds_once_and_bytes_per_part() {
+        let mut m = Meter::new(2);
+        m.begin_parallel();
+        for part in 0..3 {
+            m.next_part();
+            round(&mut m, 10 + part);
+            m.dealer(1, 4);
+            round(&mut m, 1);
+        }
+        m.end_parallel();
+        let c = m.cost();
+        assert_eq!(
+            (c.rounds, c.messages, c.bytes, c.offline_bytes),
+            (2, 3, 33 + 3, 12)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "departs from the first part")]
+    fn parallel_parts_must_repeat_the_first_parts_rounds() {
+        let mut m = Meter::new(2);
+        m.begin_parallel();
+        m.next_part();
+        round(&mut m, 8);
+        m.next_part();
+        m.dealer(1, 8);
+    }
+
+    #[test]
+    #[should_panic(expected = "stopped early")]
+    fn parallel_parts_must_not_stop_early() {
+        let mut m = Meter::new(2);
+        m.begin_parallel();
+        m.next_part();
+        round(&mut m, 8);
+        m.next_part();
+        m.end_parallel();
     }
 }

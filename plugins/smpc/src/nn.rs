@@ -155,6 +155,10 @@ pub fn share_data<P: Mpc>(p: &mut P, data: &ImageSet, classes: usize) -> SharedD
     }
 }
 
+/// Elements per piece of a nonlinear run: pieces of about this many activations (a few MB of
+/// shares and bit planes) stay in cache and reuse the allocator's memory.
+const PIECE: usize = 1 << 16;
+
 /// Shared logits `(batch, classes)` of images `start..start + batch`.
 pub fn logits<P: Mpc>(
     p: &mut P,
@@ -165,13 +169,16 @@ pub fn logits<P: Mpc>(
 ) -> P::A {
     let side = IMAGE_SIDE;
     let per = side * side * data.channels;
-    let idx: Vec<usize> = (start * per..(start + batch) * per).collect();
-    let mut x = p.gather(&data.pixels, &idx);
-    let (mut h, mut w, mut c) = (side, side, data.channels);
+    let mut x = p.map(&data.pixels, |s| {
+        s[start * per..(start + batch) * per].to_vec()
+    });
+    let mut dims = (side, side, data.channels);
     let mut flat = 0;
-    for step in &model.steps {
-        match step {
+    let mut at = 0;
+    while at < model.steps.len() {
+        match &model.steps[at] {
             Step::Conv { w: wt, b, k, c_out } => {
+                let (h, w, c) = dims;
                 let op = Bilinear::Conv {
                     b: batch,
                     h,
@@ -181,14 +188,19 @@ pub fn logits<P: Mpc>(
                     o: *c_out,
                 };
                 x = p.linear(&op, &x, wt, b);
-                (h, w, c) = (h + 1 - k, w + 1 - k, *c_out);
+                dims = (h + 1 - k, w + 1 - k, *c_out);
             }
-            Step::Relu => x = relu(p, &x),
-            Step::MaxPool2 => {
-                x = max_pool2(p, &x, (batch, h, w, c));
-                (h, w) = (h / 2, w / 2);
+            Step::Relu | Step::MaxPool2 => {
+                let run = nonlinear_run(&model.steps[at..]);
+                let out = dims_after(run, dims);
+                x = by_images(p, &x, batch, |p, x, images| {
+                    apply_run(p, run, x, images, dims)
+                });
+                dims = out;
+                at += run.len();
+                continue;
             }
-            Step::Flatten => flat = h * w * c,
+            Step::Flatten => flat = dims.0 * dims.1 * dims.2,
             Step::Linear { w: wt, b, d_out } => {
                 let d_in = if flat > 0 { flat } else { P::len(&x) / batch };
                 x = p.linear(
@@ -204,8 +216,73 @@ pub fn logits<P: Mpc>(
                 flat = *d_out;
             }
         }
+        at += 1;
     }
     x
+}
+
+/// The consecutive ReLU and max-pool steps at the start of `steps`.
+fn nonlinear_run<P: Mpc>(steps: &[Step<P>]) -> &[Step<P>] {
+    let len = steps
+        .iter()
+        .take_while(|s| matches!(s, Step::Relu | Step::MaxPool2))
+        .count();
+    &steps[..len]
+}
+
+/// The activation shape `(h, w, c)` after a nonlinear run.
+fn dims_after<P: Mpc>(
+    run: &[Step<P>],
+    (mut h, mut w, c): (usize, usize, usize),
+) -> (usize, usize, usize) {
+    for step in run {
+        if matches!(step, Step::MaxPool2) {
+            (h, w) = (h / 2, w / 2);
+        }
+    }
+    (h, w, c)
+}
+
+/// A nonlinear run on `images` images of shape `dims`.
+fn apply_run<P: Mpc>(
+    p: &mut P,
+    run: &[Step<P>],
+    x: &P::A,
+    images: usize,
+    (mut h, mut w, c): (usize, usize, usize),
+) -> P::A {
+    let mut x = x.clone();
+    for step in run {
+        if matches!(step, Step::MaxPool2) {
+            x = max_pool2(p, &x, (images, h, w, c));
+            (h, w) = (h / 2, w / 2);
+        } else {
+            x = relu(p, &x);
+        }
+    }
+    x
+}
+
+/// `f` over groups of whole images of about [`PIECE`] elements, as one parallel computation
+/// (the same rounds and bytes as one call on the whole batch).
+fn by_images<P: Mpc>(
+    p: &mut P,
+    x: &P::A,
+    batch: usize,
+    f: impl Fn(&mut P, &P::A, usize) -> P::A,
+) -> P::A {
+    let per = P::len(x) / batch;
+    let group = (PIECE / per.max(1)).clamp(1, batch);
+    let parts = batch.div_ceil(group);
+    if parts == 1 {
+        return f(p, x, batch);
+    }
+    let outs = p.parallel(parts, |p, i| {
+        let (a, b) = (i * group, ((i + 1) * group).min(batch));
+        let piece = p.map(x, |s| s[a * per..b * per].to_vec());
+        f(p, &piece, b - a)
+    });
+    p.concat(&outs.iter().collect::<Vec<_>>())
 }
 
 /// `max(0, x)`.
@@ -225,29 +302,30 @@ pub fn max2<P: Mpc>(p: &mut P, u: &P::A, v: &P::A) -> P::A {
 /// 2x2 max-pool, stride 2, of an NHWC activation (an odd last row or column is dropped).
 pub fn max_pool2<P: Mpc>(p: &mut P, x: &P::A, (b, h, w, c): (usize, usize, usize, usize)) -> P::A {
     let (h2, w2) = (h / 2, w / 2);
-    let corner = |dy: usize, dx: usize| -> Vec<usize> {
-        let mut idx = Vec::with_capacity(b * h2 * w2 * c);
-        for img in 0..b {
-            for y in 0..h2 {
-                for xx in 0..w2 {
-                    let base = ((img * h + 2 * y + dy) * w + 2 * xx + dx) * c;
-                    idx.extend(base..base + c);
+    let n = b * h2 * w2 * c;
+    // Column `dx` of every window, its top row's elements then its bottom row's.
+    let column = |s: &[u64], dx: usize| -> Vec<u64> {
+        let mut out = Vec::with_capacity(2 * n);
+        for dy in 0..2 {
+            for img in 0..b {
+                for y in 0..h2 {
+                    for xx in 0..w2 {
+                        let base = ((img * h + 2 * y + dy) * w + 2 * xx + dx) * c;
+                        out.extend_from_slice(&s[base..base + c]);
+                    }
                 }
             }
         }
-        idx
+        out
     };
-    let n = b * h2 * w2 * c;
-    // Both halves of the first level in one gather each: (top-left, bottom-left) against
-    // (top-right, bottom-right).
-    let top = p.gather(x, &[corner(0, 0), corner(1, 0)].concat());
-    let bottom = p.gather(x, &[corner(0, 1), corner(1, 1)].concat());
-    let m = max2(p, &top, &bottom);
-    let (first, second) = (
-        p.gather(&m, &(0..n).collect::<Vec<_>>()),
-        p.gather(&m, &(n..2 * n).collect::<Vec<_>>()),
+    // Level 1: left against right column, both rows at once; level 2: top against bottom.
+    let (left, right) = (p.map(x, |s| column(s, 0)), p.map(x, |s| column(s, 1)));
+    let m = max2(p, &left, &right);
+    let (top, bottom) = (
+        p.map(&m, |s| s[..n].to_vec()),
+        p.map(&m, |s| s[n..].to_vec()),
     );
-    max2(p, &first, &second)
+    max2(p, &top, &bottom)
 }
 
 /// What a head computes for a batch: shared correct-prediction bits and predicted classes.

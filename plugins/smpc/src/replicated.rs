@@ -391,9 +391,9 @@ impl Mpc for Replicated3pc {
         }
     }
 
-    fn gather(&self, x: &A3, indices: &[usize]) -> A3 {
+    fn map(&self, x: &A3, f: impl Fn(&[u64]) -> Vec<u64>) -> A3 {
         A3 {
-            s: std::array::from_fn(|c| indices.iter().map(|&i| x.s[c][i]).collect()),
+            s: std::array::from_fn(|c| f(&x.s[c])),
         }
     }
 
@@ -466,18 +466,23 @@ impl Mpc for Replicated3pc {
     fn drelu(&mut self, x: &A3) -> B3 {
         let n = x.s[0].len();
         let nw = bits::words(n);
-        // P1 inputs the 64 bit planes of a = x1 + x2; b = x0 (P0 and P2) is valid as is.
+        let l = self.fx.compare_bits();
+        self.meter.range_failures += ring::out_of_range(&[&x.s[0], &x.s[1], &x.s[2]], l);
+        // y = x + 2^(l-1) (the constant joins component 0) lies in [0, 2^l) and its bit l-1 is
+        // DReLU(x). P1 inputs the l bit planes of a = x1 + x2; b = y0 (P0 and P2) is valid as is.
         let a = ring::add(&x.s[1], &x.s[2]);
-        let mut a_planes: Vec<u64> = bits::planes(&a).concat();
-        a_planes.extend(bits::top_bits(&a));
-        let a_sh = self.p1_input_bits(&a_planes, 64 * n);
-        let lo = 63 * nw;
-        let b_planes = bits::planes(&x.s[0]).concat();
-        let b_sh: Parts = [b_planes, vec![0; lo], vec![0; lo]];
+        let a_sh = self.p1_input_bits(&bits::planes(&a, l).concat(), l * n);
+        let y0: Vec<u64> = x.s[0]
+            .iter()
+            .map(|v| v.wrapping_add(1 << (l - 1)))
+            .collect();
+        let lo = (l - 1) * nw;
+        let b_sh: Parts = [bits::planes(&y0, l).concat(), vec![0; lo], vec![0; lo]];
         let a_lo: [&[u64]; 3] = std::array::from_fn(|i| &a_sh[i][..lo]);
-        let g = self.and_words(a_lo, refs(&b_sh), 63 * n);
+        let b_lo: [&[u64]; 3] = std::array::from_fn(|i| &b_sh[i][..lo]);
+        let g = self.and_words(a_lo, b_lo, (l - 1) * n);
         let plane = |s: &[u64], j: usize| s[j * nw..(j + 1) * nw].to_vec();
-        let nodes: Vec<Node> = (0..63)
+        let nodes: Vec<Node> = (0..l - 1)
             .map(|j| Node {
                 g: std::array::from_fn(|i| plane(&g[i], j)),
                 p: (j > 0).then(|| {
@@ -486,12 +491,11 @@ impl Mpc for Replicated3pc {
             })
             .collect();
         let carry = self.carry_tree(nodes, n);
-        // MSB = a63 ⊕ b63 ⊕ carry; DReLU = NOT MSB (the holders of component 0 flip it).
-        let b63 = bits::top_bits(&x.s[0]);
+        // Bit l-1 of y = a[l-1] ^ b[l-1] ^ carry (b's plane is component 0 only).
         let s = std::array::from_fn(|i| {
             let mut v = bits::xor(&a_sh[i][lo..], &carry[i]);
             if i == 0 {
-                v = bits::xor(&v, &b63).iter().map(|w| !w).collect();
+                v = bits::xor(&v, &b_sh[0][lo..]);
             }
             bits::mask_tail(&mut v, n);
             v

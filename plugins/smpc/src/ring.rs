@@ -32,6 +32,14 @@ impl Fixed {
         (v as i64) as f64 / self.scale()
     }
 
+    /// Bits `l` of the comparison: DReLU reads bit `l - 1` of `x + 2^(l-1)`, which is exact for
+    /// `|x| < 2^(l-1)`. With `l = 64 - f` that is every value whose product with an encoding
+    /// fits the ring (`|x| < 2^(63 - 2f)` in real terms, the linear layers' own limit), so the
+    /// shorter carry chain loses nothing the ring could represent.
+    pub fn compare_bits(self) -> usize {
+        64 - self.frac_bits as usize
+    }
+
     /// Encodes a slice.
     pub fn encode_all(self, xs: &[f32]) -> Vec<u64> {
         xs.iter().map(|&x| self.encode(f64::from(x))).collect()
@@ -41,6 +49,18 @@ impl Fixed {
 /// Arithmetic shift of the signed reading: `floor(s(v) / 2^m)` as a ring element.
 pub fn shr_signed(v: u64, m: u32) -> u64 {
     ((v as i64) >> m) as u64
+}
+
+/// How many elements of the shared vector with components `parts` lie outside the exact range
+/// of an `l`-bit comparison, `|x| >= 2^(l-1)` (a simulator-side check: no party can compute it).
+pub fn out_of_range(parts: &[&[u64]], l: usize) -> u64 {
+    let limit = 1u64 << (l - 1);
+    (0..parts[0].len())
+        .filter(|&i| {
+            let x = parts.iter().fold(0u64, |acc, p| acc.wrapping_add(p[i]));
+            (x as i64).unsigned_abs() >= limit
+        })
+        .count() as u64
 }
 
 /// `a + b` elementwise, wrapping.

@@ -9,7 +9,11 @@ use securefl_smpc::ring::{Fixed, shr_signed};
 
 const FX: Fixed = Fixed { frac_bits: 16 };
 
-/// Values that stress signs and magnitudes (fixed point at f = 16).
+/// Number of edge cases `values` appends.
+const EDGES: usize = 9;
+
+/// Values that stress signs and magnitudes (fixed point at f = 16): `n` random values in
+/// (-50, 50), then the `EDGES` edge cases.
 fn values(n: usize, seed: u64) -> Vec<u64> {
     let mut rng = Rng::seed_from_u64(seed);
     let mut v: Vec<u64> = (0..n)
@@ -23,6 +27,9 @@ fn values(n: usize, seed: u64) -> Vec<u64> {
         FX.encode(1e-4),
         1 << 40,
         (1u64 << 40).wrapping_neg(),
+        // The edges of the exact comparison range |x| < 2^(l-1), l = 64 - f.
+        (1u64 << (FX.compare_bits() - 1)) - 1,
+        (1u64 << (FX.compare_bits() - 1)).wrapping_neg() + 1,
     ]);
     v
 }
@@ -31,7 +38,17 @@ fn run_all<P: Mpc>(make: impl Fn(u64) -> P) {
     share_reveal(&make);
     linear_matches_plaintext(&make);
     drelu_select_b2a(&make);
+    comparison_range_is_checked(&make);
     and_xor_not(&make);
+}
+
+/// Inputs outside the exact comparison range are counted, never silently wrong.
+fn comparison_range_is_checked<P: Mpc>(make: &impl Fn(u64) -> P) {
+    let mut p = make(9);
+    let edge = 1u64 << (FX.compare_bits() - 1);
+    let x = p.input(&[edge - 1, edge, edge.wrapping_neg(), u64::MAX << 62, 3]);
+    p.drelu(&x);
+    assert_eq!(p.meter().range_failures, 3);
 }
 
 fn share_reveal<P: Mpc>(make: &impl Fn(u64) -> P) {
@@ -91,6 +108,7 @@ fn drelu_select_b2a<P: Mpc>(make: &impl Fn(u64) -> P) {
     for (b, &e) in bits.iter().zip(&v) {
         assert_eq!(*b, (e as i64) >= 0, "drelu of {}", e as i64);
     }
+    assert_eq!(p.meter().range_failures, 0);
     let relu = p.select(&d, &x);
     for (g, &e) in p.reveal(&relu).iter().zip(&v) {
         assert_eq!(*g, if (e as i64) >= 0 { e } else { 0 });
@@ -203,7 +221,10 @@ fn replicated_convolution_matches_plaintext_within_one_unit() {
         k: 3,
         o: 2,
     };
-    let (x, w) = (values(op.x_len() - 7, 12), values(op.w_len() - 7, 13));
+    let (x, w) = (
+        values(op.x_len() - EDGES, 12),
+        values(op.w_len() - EDGES, 13),
+    );
     // Keep products in range: small weights and activations.
     let small = |v: &[u64]| v.iter().map(|&e| shr_signed(e, 8)).collect::<Vec<_>>();
     let (x, w, bias) = (small(&x), small(&w), vec![FX.encode(0.5), FX.encode(-2.0)]);

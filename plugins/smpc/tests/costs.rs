@@ -33,14 +33,14 @@ fn relu_batch_costs_eight_rounds_and_the_derived_bytes() {
     let d = p.drelu(&x);
     p.select(&d, &x);
     let c = p.meter().since(&before);
-    // DReLU: 1 round of 63 private ANDs (2 bits each) + 6 levels, 118 ANDs (4 bits each);
-    // select: 1 round, ε (8 B per party) and c (1 bit per party).
-    let drelu_bits = (63 * 2 + 118 * 4) * n as u64;
+    // DReLU with l = 48: 1 round of 47 private ANDs (2 bits each) + 6 levels, 86 ANDs (4 bits
+    // each); select: 1 round, ε (8 B per party) and c (1 bit per party).
+    let drelu_bits = (47 * 2 + 86 * 4) * n as u64;
     let select_bytes = 2 * (8 * n as u64 + (n as u64).div_ceil(8));
     assert_eq!(c.rounds, 8);
     assert_eq!(c.bytes, drelu_bits / 8 + select_bytes);
-    // Dealer: 63 + 118 bits per DReLU, 16 bytes per select.
-    assert_eq!(c.offline_bytes, (63 + 118) * n as u64 / 8 + 16 * n as u64);
+    // Dealer: 47 + 86 bits per DReLU, 16 bytes per select.
+    assert_eq!(c.offline_bytes, (47 + 86) * n as u64 / 8 + 16 * n as u64);
 }
 
 #[test]
@@ -96,9 +96,10 @@ fn replicated_relu_batch_costs_the_derived_rounds_and_bytes() {
     let before = p.meter().clone();
     let d = p.drelu(&x);
     let c = p.meter().since(&before);
-    // DReLU: P1's input of a (8 B per element) + 181 ANDs at 3 bits each, 8 rounds, no offline.
+    // DReLU with l = 48: P1's input of a's 48 planes (6 B per element) + 133 ANDs at 3 bits
+    // each, 8 rounds, no offline.
     assert_eq!(c.rounds, 8);
-    assert_eq!(c.bytes, 8 * n as u64 + 181 * 3 * n as u64 / 8);
+    assert_eq!(c.bytes, 6 * n as u64 + 133 * 3 * n as u64 / 8);
     assert_eq!((c.offline_bytes, c.messages), (0, 1 + 7 * 3));
     // select: round 1 opens ε (8 B) and c (1 bit) between P0 and P1, round 2 re-replicates
     // (P0→P2, P1→P2, 8 B each); P2 deals r_A1 and (ra)_1 to P1 (16 B).
