@@ -36,6 +36,10 @@ pub struct AttackCtx<'a> {
     pub colluders: &'a [usize],
     /// The round's global model.
     pub global: &'a [f32],
+    /// Training images of every hospital this round, indexed by hospital (the FedAvg weights;
+    /// their sum is the weighted aggregate's denominator). Model replacement sizes its boost
+    /// from it.
+    pub samples: &'a [usize],
     /// The architecture.
     pub spec: ModelSpec,
     /// Number of classes.
@@ -70,5 +74,19 @@ pub trait Attack: Send + Sync {
         _update: &mut ClientUpdate,
     ) -> Result<(), PluginError> {
         Ok(())
+    }
+
+    /// For a backdoor attack, the probe set that measures its success: the images of `test`
+    /// whose true label is not the backdoor target, with the trigger stamped and relabelled to
+    /// the target, so accuracy on it is the attack success rate. `classes` is the dataset's
+    /// class count (a target outside it is an error).
+    ///
+    /// Defaults to `Ok(None)`: the attack plants no trigger.
+    fn trigger_test_set(
+        &self,
+        _test: &ImageSet,
+        _classes: usize,
+    ) -> Result<Option<ImageSet>, PluginError> {
+        Ok(None)
     }
 }

@@ -30,6 +30,8 @@ pub struct Experiment {
     pub(crate) plugins: Plugins,
     pub(crate) dataset: Dataset,
     pub(crate) shards: Vec<Vec<usize>>,
+    /// Training images per hospital (the shard sizes, the FedAvg weights).
+    pub(crate) samples: Vec<usize>,
     pub(crate) malicious: BTreeSet<usize>,
     pub(crate) spec: ModelSpec,
     pub(crate) jobs: usize,
@@ -82,6 +84,7 @@ impl Experiment {
             cfg,
             plugins,
             dataset,
+            samples: shards.iter().map(Vec::len).collect(),
             shards,
             malicious,
             spec,

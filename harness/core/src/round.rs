@@ -239,7 +239,7 @@ fn attack_ctx<'a>(
     h: usize,
     hook: &str,
     global: &'a [f32],
-    colluders: &'a [usize],
+    (colluders, samples): (&'a [usize], &'a [usize]),
     benign: &'a [ClientUpdate],
 ) -> AttackCtx<'a> {
     AttackCtx {
@@ -249,6 +249,7 @@ fn attack_ctx<'a>(
         malicious: exp.malicious.len(),
         colluders,
         global,
+        samples,
         spec: exp.spec,
         classes: exp.spec.classes,
         seed: derive_seed(
@@ -292,7 +293,15 @@ fn train_all(
         shards: &exp.shards,
         ctx: train_ctx(exp, 0),
         attackers: (0..n).map(|h| attacking(exp, h, r)).collect(),
-        attack_ctx: attack_ctx(exp, r, 0, "data", global, colluders, &[]),
+        attack_ctx: attack_ctx(
+            exp,
+            r,
+            0,
+            "data",
+            global,
+            (colluders, &exp.samples),
+            &[],
+        ),
     };
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<Result<(TrainOutcome, f64), RunError>>> =
@@ -375,8 +384,17 @@ fn poison_updates(
             .collect(),
         AttackKnowledge::Own => Vec::new(),
     };
+    let samples = exp.samples.clone();
     for h in attackers {
-        let ctx = attack_ctx(exp, r, h, "update", global, colluders, &benign);
+        let ctx = attack_ctx(
+            exp,
+            r,
+            h,
+            "update",
+            global,
+            (colluders, &samples),
+            &benign,
+        );
         exp.plugins
             .attack
             .poison_update(&ctx, &mut updates[h])

@@ -70,7 +70,8 @@ fn unknown_plugin_lists_known_ones() {
     let err = build(&text).unwrap_err();
     assert!(
         err.starts_with(
-            "exp.toml:21: [defense] `kind`: unknown defense plugin `fedavgg` (known: fedavg"
+            "exp.toml:21: [defense] `kind`: unknown defense plugin `fedavgg` (known: bulyan, \
+             centered-clip, fedavg, fltrust, krum, median, multi-krum, smpc-verify, trimmed-mean)"
         ),
         "{err}"
     );
