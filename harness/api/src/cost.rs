@@ -9,7 +9,7 @@ use std::time::Duration;
 /// columns (MP-SPDZ's "data sent, rounds, time").
 /// Bytes are payload bytes summed over all directed links; headers are not counted.
 /// A round is one layer of simultaneous messages on the critical path.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CostRecord {
     /// Payload bytes sent in the online phase, summed over all parties.
     pub bytes: u64,
@@ -19,11 +19,24 @@ pub struct CostRecord {
     pub messages: u64,
     /// Communication rounds on the critical path.
     pub rounds: u64,
-    /// Bytes sent by the busiest party. Adding records sums their busiest parties' bytes: an
-    /// upper bound on any one party's total, exact when the same party is busiest throughout.
-    pub max_party_bytes: u64,
+    /// Bytes sent by each compute party (online and setup), indexed by party; empty when the
+    /// protocol has no parties (plaintext baselines). Adding records adds them party by party.
+    pub party_bytes: Vec<u64>,
     /// Compute time spent inside the protocol (a timing column; never compared for determinism).
     pub compute: Duration,
+}
+
+impl CostRecord {
+    /// Bytes sent by the busiest party (0 without parties).
+    pub fn max_party_bytes(&self) -> u64 {
+        self.party_bytes.iter().copied().max().unwrap_or(0)
+    }
+
+    /// The per-party bytes as one table cell, `p0;p1;...` (empty without parties).
+    pub fn party_bytes_cell(&self) -> String {
+        let cells: Vec<String> = self.party_bytes.iter().map(u64::to_string).collect();
+        cells.join(";")
+    }
 }
 
 impl AddAssign for CostRecord {
@@ -32,7 +45,12 @@ impl AddAssign for CostRecord {
         self.offline_bytes += rhs.offline_bytes;
         self.messages += rhs.messages;
         self.rounds += rhs.rounds;
-        self.max_party_bytes += rhs.max_party_bytes;
+        if self.party_bytes.len() < rhs.party_bytes.len() {
+            self.party_bytes.resize(rhs.party_bytes.len(), 0);
+        }
+        for (mine, theirs) in self.party_bytes.iter_mut().zip(&rhs.party_bytes) {
+            *mine += theirs;
+        }
         self.compute += rhs.compute;
     }
 }
@@ -47,7 +65,7 @@ mod tests {
             bytes: 10,
             messages: 2,
             rounds: 1,
-            max_party_bytes: 6,
+            party_bytes: vec![6, 1],
             ..Default::default()
         };
         a += CostRecord {
@@ -55,7 +73,7 @@ mod tests {
             offline_bytes: 7,
             messages: 1,
             rounds: 3,
-            max_party_bytes: 4,
+            party_bytes: vec![1, 4, 2],
             ..Default::default()
         };
         assert_eq!(
@@ -64,9 +82,10 @@ mod tests {
                 a.offline_bytes,
                 a.messages,
                 a.rounds,
-                a.max_party_bytes
+                a.max_party_bytes()
             ),
-            (15, 7, 3, 4, 10)
+            (15, 7, 3, 4, 7)
         );
+        assert_eq!(a.party_bytes_cell(), "7;5;2");
     }
 }

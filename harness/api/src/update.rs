@@ -49,7 +49,7 @@ impl Verdict {
 }
 
 /// A verdict with the score it was based on.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ClientVerdict {
     /// Hospital index.
     pub hospital: usize,

@@ -11,7 +11,7 @@ use securefl_api::{CostRecord, Verdict};
 use crate::metrics::Metrics;
 
 /// The version of the result tables' schema; bumped when a column's meaning changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Wall-clock seconds per phase of a round.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -85,14 +85,14 @@ pub struct ClientRow {
 }
 
 const ROUND_HEADER: &str = "round,test_accuracy,test_loss,test_balanced_accuracy,test_auc,accepted,rejected,\
-smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,consensus_finalized,\
+smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,smpc_party_bytes,consensus_finalized,\
 consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
 consensus_forks,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
-aggregation_max_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
+aggregation_max_party_bytes,aggregation_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
 consensus_s,eval_s,round_s";
 
 const CLIENT_HEADER: &str = "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,\
-verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party_bytes,train_s,\
+verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party_bytes,verify_party_bytes,train_s,\
 verify_compute_s";
 
 const CLASS_HEADER: &str = "round,class,name,support,recall";
@@ -113,11 +113,7 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
             r.accepted,
             r.rejected
         );
-        let _ = write!(
-            out,
-            "{},{},{},{},{},",
-            c.bytes, c.offline_bytes, c.messages, c.rounds, c.max_party_bytes
-        );
+        let _ = write!(out, "{},", cost_cells(c));
         let k = &r.consensus;
         let _ = write!(
             out,
@@ -130,11 +126,7 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
             r.view_changes,
             r.forks
         );
-        let _ = write!(
-            out,
-            "{},{},{},{},{},",
-            a.bytes, a.offline_bytes, a.messages, a.rounds, a.max_party_bytes
-        );
+        let _ = write!(out, "{},", cost_cells(a));
         let secs = [
             t.train,
             t.attack,
@@ -148,6 +140,19 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
         let _ = writeln!(out, "{}", secs.map(|v| format!("{v:.3}")).join(","));
     }
     out
+}
+
+/// The cost columns `bytes,offline_bytes,messages,rounds,max_party_bytes,party_bytes`.
+fn cost_cells(c: &CostRecord) -> String {
+    format!(
+        "{},{},{},{},{},{}",
+        c.bytes,
+        c.offline_bytes,
+        c.messages,
+        c.rounds,
+        c.max_party_bytes(),
+        c.party_bytes_cell()
+    )
 }
 
 /// `clients.csv`.
@@ -167,11 +172,7 @@ pub fn clients_csv(rows: &[ClientRow]) -> String {
             r.verdict.as_str(),
             opt(r.verify_score)
         );
-        let _ = write!(
-            out,
-            "{},{},{},{},{},",
-            v.bytes, v.offline_bytes, v.messages, v.rounds, v.max_party_bytes
-        );
+        let _ = write!(out, "{},", cost_cells(v));
         let _ = writeln!(out, "{:.3},{:.3}", r.train_s, v.compute.as_secs_f64());
     }
     out
@@ -267,6 +268,6 @@ mod tests {
         };
         let csv = clients_csv(&[row]);
         let widths: Vec<usize> = csv.lines().map(|l| l.split(',').count()).collect();
-        assert_eq!(widths, [15, 15]);
+        assert_eq!(widths, [16, 16]);
     }
 }

@@ -100,11 +100,11 @@ pub(crate) fn run(
         .iter()
         .filter(|v| v.verdict == Verdict::Rejected)
         .count();
-    row.aggregation = agg.cost;
-    row.smpc = agg.verdicts.iter().fold(agg.cost, |mut total, v| {
-        total += v.cost;
+    row.smpc = agg.verdicts.iter().fold(agg.cost.clone(), |mut total, v| {
+        total += v.cost.clone();
         total
     });
+    row.aggregation = agg.cost;
     row.finalized = commit.finalized;
     row.consensus_latency_us = commit.latency_us;
     row.consensus = commit.cost;
@@ -196,7 +196,7 @@ fn client_rows(
             verdict: v.verdict,
             verify_score: v.score,
             train_s: *train_s,
-            verify: v.cost,
+            verify: v.cost.clone(),
         })
         .collect()
 }
@@ -293,15 +293,7 @@ fn train_all(
         shards: &exp.shards,
         ctx: train_ctx(exp, 0),
         attackers: (0..n).map(|h| attacking(exp, h, r)).collect(),
-        attack_ctx: attack_ctx(
-            exp,
-            r,
-            0,
-            "data",
-            global,
-            (colluders, &exp.samples),
-            &[],
-        ),
+        attack_ctx: attack_ctx(exp, r, 0, "data", global, (colluders, &exp.samples), &[]),
     };
     let next = AtomicUsize::new(0);
     let mut results: Vec<Option<Result<(TrainOutcome, f64), RunError>>> =
@@ -386,15 +378,7 @@ fn poison_updates(
     };
     let samples = exp.samples.clone();
     for h in attackers {
-        let ctx = attack_ctx(
-            exp,
-            r,
-            h,
-            "update",
-            global,
-            (colluders, &samples),
-            &benign,
-        );
+        let ctx = attack_ctx(exp, r, h, "update", global, (colluders, &samples), &benign);
         exp.plugins
             .attack
             .poison_update(&ctx, &mut updates[h])

@@ -219,7 +219,7 @@ impl Meter {
             offline_bytes: self.offline_bytes,
             messages: self.messages,
             rounds: self.rounds + self.setup_rounds,
-            max_party_bytes: self.sent.iter().copied().max().unwrap_or(0),
+            party_bytes: self.sent.clone(),
             compute: self.compute,
         }
     }
@@ -227,19 +227,18 @@ impl Meter {
     /// The cost accrued since `before` (a snapshot taken with `clone`).
     pub fn since(&self, before: &Meter) -> CostRecord {
         let (a, b) = (self.cost(), before.cost());
-        let max_party = self
+        let party_bytes = self
             .sent
             .iter()
             .zip(&before.sent)
             .map(|(x, y)| x - y)
-            .max()
-            .unwrap_or(0);
+            .collect();
         CostRecord {
             bytes: a.bytes - b.bytes,
             offline_bytes: a.offline_bytes - b.offline_bytes,
             messages: a.messages - b.messages,
             rounds: a.rounds - b.rounds,
-            max_party_bytes: max_party,
+            party_bytes,
             compute: a.compute.saturating_sub(b.compute),
         }
     }
@@ -276,7 +275,7 @@ mod tests {
                 c.offline_bytes,
                 c.messages,
                 c.rounds,
-                c.max_party_bytes
+                c.max_party_bytes()
             ),
             (24, 40, 3, 1, 16)
         );

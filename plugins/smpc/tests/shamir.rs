@@ -277,13 +277,15 @@ fn metered_costs_equal_the_formulas_for_five_parties() {
     assert_eq!(shared.cost.messages, count * (n - t));
     assert_eq!(shared.cost.rounds, 1);
     assert_eq!(shared.cost.offline_bytes, 0);
-    assert_eq!(shared.cost.max_party_bytes, 0, "owners are not parties");
+    assert_eq!(shared.cost.max_party_bytes(), 0, "owners are not parties");
     let agg = p.aggregate(&c, &shared.value, &[1.0; 10]).unwrap();
     // Online: t+1 parties send their share to the n−1 others, 1 round.
     assert_eq!(agg.cost.bytes, (t + 1) * (n - 1) * elem);
     assert_eq!(agg.cost.messages, (t + 1) * (n - 1));
     assert_eq!(agg.cost.rounds, 1);
-    assert_eq!(agg.cost.max_party_bytes, (n - 1) * elem);
+    assert_eq!(agg.cost.max_party_bytes(), (n - 1) * elem);
+    let e = (n - 1) * elem;
+    assert_eq!(agg.cost.party_bytes_cell(), format!("{e};{e};{e};0;0"));
     // With d = 2 dropouts the designated parties send to the n − d − 1 other survivors.
     let mut p = protocol("dropouts = 2");
     let ids = p.share_models(&c, &SPEC, &refs).unwrap().value;
