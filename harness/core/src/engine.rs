@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use securefl_api::{
-    DataCtx, DataId, Dataset, ModelSpec, PartitionCtx, PluginError, SmpcCtx, derive_seed,
+    DataCtx, DataId, Dataset, ImageSet, ModelSpec, PartitionCtx, PluginError, SmpcCtx, derive_seed,
 };
 
 use crate::config::Config;
@@ -36,6 +36,8 @@ pub struct Experiment {
     pub(crate) spec: ModelSpec,
     pub(crate) jobs: usize,
     pub(crate) validation_share: Option<DataId>,
+    /// The backdoor's probe set (triggered test images labelled with the target), if any.
+    pub(crate) trigger_set: Option<ImageSet>,
 }
 
 /// What a finished run returns.
@@ -80,6 +82,10 @@ impl Experiment {
             .split(&pctx, &dataset.train.labels)
             .map_err(|e| cfg.error(&cfg.partition, "partition", None, &e.to_string()))?;
         check_shards(&shards, &pctx, dataset.train.len())?;
+        let trigger_set = plugins
+            .attack
+            .trigger_test_set(&dataset.test, dataset.classes())
+            .map_err(|e| cfg.error(&cfg.attack, "attack", None, &e.to_string()))?;
         Ok(Self {
             cfg,
             plugins,
@@ -90,6 +96,7 @@ impl Experiment {
             spec,
             jobs: jobs.max(1),
             validation_share: None,
+            trigger_set,
         })
     }
 
@@ -167,6 +174,7 @@ impl Experiment {
     fn round_zero(&self, global: &[f32], start: Instant) -> Result<RoundRow, RunError> {
         let test = self.evaluate(global)?;
         let mut row = round::empty_row(0, test);
+        row.backdoor_asr = self.backdoor_asr(global)?;
         row.times.eval = start.elapsed().as_secs_f64();
         row.times.total = row.times.eval;
         Ok(row)
@@ -174,7 +182,20 @@ impl Experiment {
 
     /// Test-split metrics of `weights`; the backend must give finite logits for every image.
     pub(crate) fn evaluate(&self, weights: &[f32]) -> Result<Metrics, RunError> {
-        let test = &self.dataset.test;
+        self.metrics_on(weights, &self.dataset.test)
+    }
+
+    /// The backdoor's success rate against `weights`: the share of triggered test images
+    /// classified as the target (`None` when the attack plants no trigger).
+    pub(crate) fn backdoor_asr(&self, weights: &[f32]) -> Result<Option<f64>, RunError> {
+        match &self.trigger_set {
+            Some(set) if !set.is_empty() => Ok(Some(self.metrics_on(weights, set)?.accuracy)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Metrics of `weights` on `test`; the backend must give finite logits for every image.
+    fn metrics_on(&self, weights: &[f32], test: &ImageSet) -> Result<Metrics, RunError> {
         let classes = self.spec.classes;
         let logits = self
             .plugins

@@ -6,6 +6,7 @@
 
 pub mod adversary;
 pub mod config;
+pub mod detection;
 pub mod engine;
 pub mod ledger;
 pub mod manifest;

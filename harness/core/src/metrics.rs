@@ -4,7 +4,7 @@
 //! probability; for more, the mean of one-vs-rest AUCs over classes (macro average).
 
 /// Metrics of one model on one split.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metrics {
     /// Fraction of images whose arg-max logit is their label.
     pub accuracy: f64,

@@ -57,6 +57,11 @@ pub struct RoundRow {
     pub forks: u64,
     /// Wall-clock phases.
     pub times: PhaseTimes,
+    /// Share of the trigger set the new global model classifies as the backdoor target, when
+    /// the attack plants a trigger.
+    pub backdoor_asr: Option<f64>,
+    /// True when updates were read in the clear (a plaintext defense or any pre-aggregator).
+    pub plaintext_updates: bool,
 }
 
 /// One row of `clients.csv`.
@@ -89,7 +94,7 @@ smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,smp
 consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
 consensus_forks,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
 aggregation_max_party_bytes,aggregation_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
-consensus_s,eval_s,round_s";
+consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates";
 
 const CLIENT_HEADER: &str = "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,\
 verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party_bytes,verify_party_bytes,train_s,\
@@ -137,7 +142,8 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
             t.eval,
             t.total,
         ];
-        let _ = writeln!(out, "{}", secs.map(|v| format!("{v:.3}")).join(","));
+        let _ = write!(out, "{},", secs.map(|v| format!("{v:.3}")).join(","));
+        let _ = writeln!(out, "{},{}", opt(r.backdoor_asr), r.plaintext_updates);
     }
     out
 }

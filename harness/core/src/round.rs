@@ -31,6 +31,8 @@ pub(crate) fn empty_row(round: usize, test: Metrics) -> RoundRow {
         view_changes: 0,
         forks: 0,
         times: PhaseTimes::default(),
+        backdoor_asr: None,
+        plaintext_updates: false,
     }
 }
 
@@ -85,6 +87,7 @@ pub(crate) fn run(
         *global = agg.model.clone();
     }
     let test = exp.evaluate(global)?;
+    let backdoor_asr = exp.backdoor_asr(global)?;
     times.eval = t.elapsed().as_secs_f64();
     times.total = t0.elapsed().as_secs_f64();
 
@@ -111,6 +114,9 @@ pub(crate) fn run(
     row.view_changes = commit.view_changes;
     row.forks = commit.forks;
     row.times = times;
+    row.backdoor_asr = backdoor_asr;
+    row.plaintext_updates =
+        exp.plugins.defense.caps().needs_plaintext || !exp.plugins.pre_aggregators.is_empty();
     Ok((row, clients))
 }
 
@@ -140,7 +146,12 @@ fn defend(
     smpc_ctx: &SmpcCtx,
     updates: &[ClientUpdate],
 ) -> Result<Aggregate, RunError> {
-    let models: Vec<Vec<f32>> = updates.iter().map(|u| add(global, &u.delta)).collect();
+    // A plaintext defense reads the updates themselves: nothing is shared for it.
+    let models: Vec<Vec<f32>> = if exp.plugins.defense.caps().needs_plaintext {
+        Vec::new()
+    } else {
+        updates.iter().map(|u| add(global, &u.delta)).collect()
+    };
     let refs: Vec<&[f32]> = models.iter().map(Vec::as_slice).collect();
     let shared = exp
         .plugins

@@ -14,6 +14,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::RunError;
+use crate::detection::{Detection, detection_csv};
 use crate::observer::Observer;
 use crate::records::{self, ClientRow, RoundRow};
 
@@ -87,7 +88,9 @@ impl Observer for RunDir {
         self.write(
             "classes.csv",
             records::classes_csv(&self.rounds, &self.class_names).as_bytes(),
-        )
+        )?;
+        let detection = Detection::of(&self.clients, &self.rounds);
+        self.write("detection.csv", detection_csv(&detection).as_bytes())
     }
 }
 

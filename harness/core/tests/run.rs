@@ -117,3 +117,58 @@ fn encrypted_verification_runs_are_deterministic_and_metered() {
         assert!(c.verify_score.is_some() && c.verify.bytes > 0 && c.verify.rounds > 0);
     }
 }
+
+/// `config_text` with an attack by hospital 0 and another defense.
+fn attacked(hospitals: usize, attack: &str, defense: &str) -> String {
+    config_text(hospitals, 1).replace(
+        "[defense]\nkind = \"fedavg\"",
+        &format!("[adversary]\nhospitals = [0]\n\n[attack]\n{attack}\n\n[defense]\n{defense}"),
+    )
+}
+
+#[test]
+fn a_sign_flipping_hospital_is_rejected_and_counted() {
+    let Some(data) = real_data_dir() else { return };
+    let text = attacked(
+        5,
+        "kind = \"sign-flip\"\nscale = 5.0",
+        "kind = \"multi-krum\"",
+    );
+    let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+    let d = securefl_core::detection::Detection::of(&run.clients, &run.rounds);
+    assert_eq!(
+        (
+            d.true_positives,
+            d.false_negatives,
+            d.false_positives,
+            d.true_negatives
+        ),
+        (1, 0, 0, 4)
+    );
+    let row = &run.rounds[1];
+    assert!(
+        row.plaintext_updates,
+        "multi-krum reads updates in the clear"
+    );
+    assert_eq!((row.accepted, row.rejected, row.backdoor_asr), (4, 1, None));
+}
+
+#[test]
+fn a_backdoor_success_rate_is_reported_every_round() {
+    let Some(data) = real_data_dir() else { return };
+    let text = attacked(3, "kind = \"backdoor\"\ntarget = 1", "kind = \"fedavg\"");
+    let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+    for row in &run.rounds {
+        let asr = row
+            .backdoor_asr
+            .expect("a backdoor run reports its success rate");
+        assert!((0.0..=1.0).contains(&asr), "{asr}");
+        assert!(!row.plaintext_updates);
+    }
+    let d = securefl_core::detection::Detection::of(&run.clients, &run.rounds);
+    assert_eq!(
+        (d.malicious, d.judged, d.tpr()),
+        (1, 0, None),
+        "fedavg gives no verdicts"
+    );
+}
