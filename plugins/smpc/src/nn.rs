@@ -300,12 +300,33 @@ pub fn max2<P: Mpc>(p: &mut P, u: &P::A, v: &P::A) -> P::A {
 }
 
 /// 2x2 max-pool, stride 2, of an NHWC activation (an odd last row or column is dropped).
-pub fn max_pool2<P: Mpc>(p: &mut P, x: &P::A, (b, h, w, c): (usize, usize, usize, usize)) -> P::A {
+pub fn max_pool2<P: Mpc>(p: &mut P, x: &P::A, dims: (usize, usize, usize, usize)) -> P::A {
+    // Level 1: left against right column, both rows at once; level 2: top against bottom.
+    let (left, right) = window_columns(p, x, dims);
+    let m = max2(p, &left, &right);
+    let (top, bottom) = halves(p, &m);
+    max2(p, &top, &bottom)
+}
+
+/// 2x2 average pool, stride 2, of an NHWC activation: the window sum (local) divided by 4 with
+/// the protocol's truncation (off by at most one unit, like every truncation).
+pub fn avg_pool2<P: Mpc>(p: &mut P, x: &P::A, dims: (usize, usize, usize, usize)) -> P::A {
+    let (left, right) = window_columns(p, x, dims);
+    let (top, bottom) = halves(p, &p.add(&left, &right));
+    let sum = p.add(&top, &bottom);
+    p.trunc(&sum, 2)
+}
+
+/// The left and right columns of every 2x2 window: each holds the windows' top-row elements,
+/// then their bottom-row elements.
+fn window_columns<P: Mpc>(
+    p: &P,
+    x: &P::A,
+    (b, h, w, c): (usize, usize, usize, usize),
+) -> (P::A, P::A) {
     let (h2, w2) = (h / 2, w / 2);
-    let n = b * h2 * w2 * c;
-    // Column `dx` of every window, its top row's elements then its bottom row's.
     let column = |s: &[u64], dx: usize| -> Vec<u64> {
-        let mut out = Vec::with_capacity(2 * n);
+        let mut out = Vec::with_capacity(2 * b * h2 * w2 * c);
         for dy in 0..2 {
             for img in 0..b {
                 for y in 0..h2 {
@@ -318,14 +339,13 @@ pub fn max_pool2<P: Mpc>(p: &mut P, x: &P::A, (b, h, w, c): (usize, usize, usize
         }
         out
     };
-    // Level 1: left against right column, both rows at once; level 2: top against bottom.
-    let (left, right) = (p.map(x, |s| column(s, 0)), p.map(x, |s| column(s, 1)));
-    let m = max2(p, &left, &right);
-    let (top, bottom) = (
-        p.map(&m, |s| s[..n].to_vec()),
-        p.map(&m, |s| s[n..].to_vec()),
-    );
-    max2(p, &top, &bottom)
+    (p.map(x, |s| column(s, 0)), p.map(x, |s| column(s, 1)))
+}
+
+/// The first and second half of a vector of even length.
+fn halves<P: Mpc>(p: &P, x: &P::A) -> (P::A, P::A) {
+    let n = P::len(x) / 2;
+    (p.map(x, |s| s[..n].to_vec()), p.map(x, |s| s[n..].to_vec()))
 }
 
 /// What a head computes for a batch: shared correct-prediction bits and predicted classes.

@@ -5,6 +5,7 @@ use securefl_api::Rng;
 use securefl_smpc::additive::Additive2pc;
 use securefl_smpc::linalg::Bilinear;
 use securefl_smpc::mpc::Mpc;
+use securefl_smpc::nn;
 use securefl_smpc::ring::{Fixed, shr_signed};
 
 const FX: Fixed = Fixed { frac_bits: 16 };
@@ -39,7 +40,48 @@ fn run_all<P: Mpc>(make: impl Fn(u64) -> P) {
     linear_matches_plaintext(&make);
     drelu_select_b2a(&make);
     comparison_range_is_checked(&make);
+    pooling_matches_plaintext(&make);
     and_xor_not(&make);
+}
+
+/// Max- and average-pooling of a (2, 5, 4, 3) NHWC tensor (the odd last row is dropped).
+fn pooling_matches_plaintext<P: Mpc>(make: &impl Fn(u64) -> P) {
+    let mut p = make(10);
+    let dims = (2, 5, 4, 3);
+    // Random values only: differences of the edge cases would leave the comparison's range.
+    let v = values(2 * 5 * 4 * 3, 11)[..2 * 5 * 4 * 3].to_vec();
+    let x = p.input(&v);
+    let window = |img: usize, y: usize, xx: usize, ch: usize| -> Vec<i64> {
+        [(0, 0), (0, 1), (1, 0), (1, 1)]
+            .iter()
+            .map(|(dy, dx)| v[((img * 5 + 2 * y + dy) * 4 + 2 * xx + dx) * 3 + ch] as i64)
+            .collect()
+    };
+    let (mx, avg) = (
+        nn::max_pool2(&mut p, &x, dims),
+        nn::avg_pool2(&mut p, &x, dims),
+    );
+    let (mx, avg) = (p.reveal(&mx), p.reveal(&avg));
+    let mut at = 0;
+    for img in 0..2 {
+        for y in 0..2 {
+            for xx in 0..2 {
+                for ch in 0..3 {
+                    let w = window(img, y, xx, ch);
+                    assert_eq!(mx[at] as i64, *w.iter().max().unwrap());
+                    let mean = w.iter().sum::<i64>().div_euclid(4);
+                    assert!(
+                        (avg[at] as i64 - mean).abs() <= 1,
+                        "{} vs {mean}",
+                        avg[at] as i64
+                    );
+                    at += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(mx.len(), at);
+    assert_eq!(p.meter().range_failures, 0);
 }
 
 /// Inputs outside the exact comparison range are counted, never silently wrong.
