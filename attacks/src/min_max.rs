@@ -173,36 +173,34 @@ fn sign(x: f64) -> f64 {
     }
 }
 
-/// Replaces `update` by the attack's output for the objective.
-pub(crate) fn poison(
-    name: &str,
+impl Objective {
+    /// The plugin name of the attack with this objective.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MinMax => "min-max",
+            Self::MinSum => "min-sum",
+        }
+    }
+}
+
+/// The AGR-agnostic attack with its objective: `min-max` here, `min-sum` in [`crate::min_sum`].
+#[derive(Debug, Clone, Copy)]
+pub struct AgrAgnostic {
     params: Params,
     objective: Objective,
-    ctx: &AttackCtx<'_>,
-    update: &mut ClientUpdate,
-) -> Result<(), PluginError> {
-    let rows = benign(name, ctx, update.delta.len())?;
-    let problem = Problem::new(rows, params.deviation, objective);
-    update.delta = problem.solve(params.gamma_init, params.tolerance).0;
-    Ok(())
 }
 
-/// The `min-max` attack.
-#[derive(Debug, Clone, Copy)]
-pub struct MinMax {
-    params: Params,
-}
-
-impl MinMax {
+impl AgrAgnostic {
     /// Validates the parameters.
-    pub fn new(params: Params) -> Result<Self, ParamError> {
+    pub fn new(params: Params, objective: Objective) -> Result<Self, ParamError> {
         Ok(Self {
             params: params.checked()?,
+            objective,
         })
     }
 }
 
-impl Attack for MinMax {
+impl Attack for AgrAgnostic {
     fn knowledge(&self) -> AttackKnowledge {
         AttackKnowledge::Omniscient
     }
@@ -212,7 +210,12 @@ impl Attack for MinMax {
         ctx: &AttackCtx<'_>,
         update: &mut ClientUpdate,
     ) -> Result<(), PluginError> {
-        poison("min-max", self.params, Objective::MinMax, ctx, update)
+        let rows = benign(self.objective.name(), ctx, update.delta.len())?;
+        let problem = Problem::new(rows, self.params.deviation, self.objective);
+        update.delta = problem
+            .solve(self.params.gamma_init, self.params.tolerance)
+            .0;
+        Ok(())
     }
 }
 
@@ -224,7 +227,7 @@ pub(crate) fn register(reg: &mut Registry) -> Result<(), RegistryError> {
     )
     .cite("Shejwalkar, Houmansadr, Manipulating the Byzantine, NDSS 2021 (min-max)");
     reg.add::<dyn Attack>(Factory::new(info, |p| {
-        Ok(Box::new(MinMax::new(p.parse()?)?) as Box<dyn Attack>)
+        Ok(Box::new(AgrAgnostic::new(p.parse()?, Objective::MinMax)?) as Box<dyn Attack>)
     }))
 }
 

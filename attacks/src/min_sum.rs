@@ -5,44 +5,12 @@
 //! `μ + γ ∇p` uses the largest `γ` for which its sum of squared distances to the benign updates
 //! is at most the largest such sum of a benign update (`Σ_i ‖∇m − ∇i‖² ≤ max_i Σ_j ‖∇i − ∇j‖²`).
 //!
-//! Threat model: [`AttackKnowledge::Omniscient`]; model poisoning from the benign updates.
+//! Threat model: omniscient (`AttackKnowledge::Omniscient`); model poisoning from the benign updates.
 //! Parameters and the search are those of `min-max` (see [`crate::min_max`]).
 
-use securefl_api::{
-    Attack, AttackCtx, AttackKnowledge, ClientUpdate, Factory, ParamError, PluginError, PluginInfo,
-    Registry, RegistryError,
-};
+use securefl_api::{Attack, Factory, PluginInfo, Registry, RegistryError};
 
-use crate::min_max::{Objective, Params, poison};
-
-/// The `min-sum` attack.
-#[derive(Debug, Clone, Copy)]
-pub struct MinSum {
-    params: Params,
-}
-
-impl MinSum {
-    /// Validates the parameters.
-    pub fn new(params: Params) -> Result<Self, ParamError> {
-        Ok(Self {
-            params: params.checked()?,
-        })
-    }
-}
-
-impl Attack for MinSum {
-    fn knowledge(&self) -> AttackKnowledge {
-        AttackKnowledge::Omniscient
-    }
-
-    fn poison_update(
-        &mut self,
-        ctx: &AttackCtx<'_>,
-        update: &mut ClientUpdate,
-    ) -> Result<(), PluginError> {
-        poison("min-sum", self.params, Objective::MinSum, ctx, update)
-    }
-}
+use crate::min_max::{AgrAgnostic, Objective};
 
 pub(crate) fn register(reg: &mut Registry) -> Result<(), RegistryError> {
     let info = PluginInfo::new(
@@ -52,7 +20,7 @@ pub(crate) fn register(reg: &mut Registry) -> Result<(), RegistryError> {
     )
     .cite("Shejwalkar, Houmansadr, Manipulating the Byzantine, NDSS 2021 (min-sum)");
     reg.add::<dyn Attack>(Factory::new(info, |p| {
-        Ok(Box::new(MinSum::new(p.parse()?)?) as Box<dyn Attack>)
+        Ok(Box::new(AgrAgnostic::new(p.parse()?, Objective::MinSum)?) as Box<dyn Attack>)
     }))
 }
 
