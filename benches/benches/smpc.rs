@@ -48,7 +48,7 @@ fn trained_weights(spec: &ModelSpec) -> Vec<f32> {
         .weights
 }
 
-/// Encrypted evaluation (logits, arg-max against shared labels, shared count) of 512 images
+/// Encrypted evaluation (logits, arg-max against shared labels, shared per-class counts) of 512 images
 /// with the model and images already shared.
 fn encrypted<P: Mpc>(
     g: &mut BenchmarkGroup<'_, WallTime>,

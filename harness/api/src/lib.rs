@@ -35,7 +35,7 @@ pub use params::{ParamError, Params};
 pub use registry::{Factory, PluginInfo, PluginKind, PluginTrait, Registry, RegistryError};
 pub use seed::{Rng, derive_seed, rng};
 pub use smpc::{
-    DataId, EvalOutcome, EvalQuery, Metered, SecurityModel, ShareId, SmpcCaps, SmpcCtx,
+    DataId, EvalOutcome, EvalQuery, Metered, Score, SecurityModel, ShareId, SmpcCaps, SmpcCtx,
     SmpcProtocol,
 };
 pub use update::{ClientUpdate, ClientVerdict, Verdict};

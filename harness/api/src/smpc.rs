@@ -67,25 +67,50 @@ pub struct Metered<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct DataId(pub usize);
 
-/// What encrypted evaluation may open.
+/// The validation score encrypted evaluation computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Score {
+    /// Correct predictions over images.
+    Accuracy,
+    /// The mean over the classes present in the set of each class's recall: a constant
+    /// predictor scores 1/C whatever the class balance.
+    BalancedAccuracy,
+}
+
+impl Score {
+    /// The name used in configs and result rows.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accuracy => "accuracy",
+            Self::BalancedAccuracy => "balanced-accuracy",
+        }
+    }
+}
+
+/// What encrypted evaluation may open.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EvalQuery {
-    /// Open whether at least this many images are classified correctly.
-    pub min_correct: Option<u64>,
-    /// Open the count of correct predictions itself.
-    pub reveal_count: bool,
+    /// The score computed (in shares).
+    pub score: Score,
+    /// Open whether the score is at least this value.
+    pub min_score: Option<f64>,
+    /// A further pass condition on plain accuracy (ANDed in shares with the score's, so only
+    /// the conjunction is opened).
+    pub min_accuracy: Option<f64>,
+    /// Open the score itself.
+    pub reveal_score: bool,
     /// Open every predicted class: for tests and accuracy-parity studies only, never in a run.
     pub reveal_predictions: bool,
 }
 
 /// What encrypted evaluation opened; everything else stays secret-shared.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EvalOutcome {
     /// Number of images evaluated.
     pub total: u64,
-    /// Correct predictions, when the query asked to open them.
-    pub correct: Option<u64>,
-    /// The pass bit, when the query gave a threshold.
+    /// The score, when the query asked to open it.
+    pub score: Option<f64>,
+    /// The pass bit, when the query gave a threshold (all of its conditions held).
     pub passed: Option<bool>,
     /// The predicted classes, when the query asked to open them.
     pub predictions: Option<Vec<u32>>,

@@ -98,7 +98,7 @@ fn encrypted_verification_runs_are_deterministic_and_metered() {
     let Some(data) = real_data_dir() else { return };
     let text = config_text(2, 1).replace(
         "[defense]\nkind = \"fedavg\"",
-        "[defense]\nkind = \"smpc-verify\"\nreveal-accuracy = true\n\n[smpc]\nkind = \"additive-2pc\"",
+        "[defense]\nkind = \"smpc-verify\"\nreveal-score = true\n\n[smpc]\nkind = \"additive-2pc\"",
     );
     let a = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
     let b = experiment(&text, &data, 1).run(&mut NoOutput).unwrap();

@@ -103,8 +103,10 @@ mod tests {
                 ids[0],
                 securefl_api::DataId(0),
                 &securefl_api::EvalQuery {
-                    min_correct: None,
-                    reveal_count: true,
+                    score: securefl_api::Score::Accuracy,
+                    min_score: None,
+                    min_accuracy: None,
+                    reveal_score: true,
                     reveal_predictions: false
                 }
             )

@@ -6,8 +6,8 @@
 //! result is identical and 4x fewer ReLUs are needed), and each bias is added at scale 2f
 //! before the layer's truncation.
 //!
-//! The head compares the arg-max with secret-shared labels and sums a shared count of correct
-//! predictions; only what the caller opens leaves the protocol.
+//! The head compares the arg-max with secret-shared labels and sums shared counts of correct
+//! predictions per class (for accuracy and balanced accuracy); only what the caller opens leaves the protocol.
 
 use securefl_api::data::pixel_value;
 use securefl_api::layout::ChannelLast;
@@ -55,6 +55,10 @@ pub struct SharedData<P: Mpc> {
     pixels: P::A,
     label_bits: P::B,
     labels: P::A,
+    /// One-hot labels, class-major: bit `c·n + i` is 1 when image `i` has label `c`.
+    onehot: P::B,
+    /// Images per class: the validators' own statistic of their split, public to them.
+    class_counts: Vec<u64>,
     n: usize,
     channels: usize,
 }
@@ -68,6 +72,11 @@ impl<P: Mpc> SharedData<P> {
     /// True when there are no images.
     pub fn is_empty(&self) -> bool {
         self.n == 0
+    }
+
+    /// Images per class.
+    pub fn class_counts(&self) -> &[u64] {
+        &self.class_counts
     }
 }
 
@@ -124,8 +133,8 @@ pub fn model_from_params<P: Mpc>(p: &P, spec: &ModelSpec, params: P::A) -> Share
     }
 }
 
-/// Shares a labelled image set (an input of its owner): pixels as fixed point, labels both as
-/// bits (for binary heads) and as ring integers (for multi-class heads).
+/// Shares a labelled image set (an input of its owner): pixels as fixed point, labels as bits
+/// (binary heads), as ring integers (multi-class heads) and one-hot (per-class counts).
 pub fn share_data<P: Mpc>(p: &mut P, data: &ImageSet, classes: usize) -> SharedData<P> {
     let fx = p.fixed();
     let pixels: Vec<u64> = data
@@ -134,22 +143,30 @@ pub fn share_data<P: Mpc>(p: &mut P, data: &ImageSet, classes: usize) -> SharedD
         .map(|&v| fx.encode(f64::from(pixel_value(v))))
         .collect();
     let pixels = p.input(&pixels);
-    let bits: Vec<bool> = data.labels.iter().map(|&l| l == 1).collect();
-    let label_bits = if classes == 2 {
-        p.input_bits(&bits)
+    let class_counts = data
+        .class_counts(classes)
+        .into_iter()
+        .map(|c| c as u64)
+        .collect();
+    let (label_bits, labels, onehot) = if classes == 2 {
+        // One-hot of a binary label is (NOT y, y): local.
+        let bits: Vec<bool> = data.labels.iter().map(|&l| l == 1).collect();
+        let y = p.input_bits(&bits);
+        let onehot = p.concat_bits(&[&p.not(&y), &y]);
+        (y, p.public(&[]), onehot)
     } else {
-        p.input_bits(&[])
-    };
-    let ints: Vec<u64> = data.labels.iter().map(|&l| u64::from(l)).collect();
-    let labels = if classes == 2 {
-        p.public(&[])
-    } else {
-        p.input(&ints)
+        let ints: Vec<u64> = data.labels.iter().map(|&l| u64::from(l)).collect();
+        let onehot: Vec<bool> = (0..classes)
+            .flat_map(|c| data.labels.iter().map(move |&l| usize::from(l) == c))
+            .collect();
+        (p.input_bits(&[]), p.input(&ints), p.input_bits(&onehot))
     };
     SharedData {
         pixels,
         label_bits,
         labels,
+        onehot,
+        class_counts,
         n: data.len(),
         channels: data.channels,
     }
@@ -421,8 +438,8 @@ pub fn head<P: Mpc>(
     }
 }
 
-/// A shared count of correct predictions over the whole set, in batches of `batch` images, and
-/// the shared predicted classes.
+/// Shared counts of correct predictions per class over the whole set (one element per class),
+/// in batches of `batch` images, and the shared predicted classes.
 pub fn evaluate<P: Mpc>(
     p: &mut P,
     model: &SharedModel<P>,
@@ -430,22 +447,39 @@ pub fn evaluate<P: Mpc>(
     batch: usize,
 ) -> (P::A, P::A) {
     let classes = model.spec.classes;
-    let (mut count, mut predicted) = (p.public(&[0]), p.public(&[]));
+    let (mut per_class, mut predicted) = (p.public(&vec![0; classes]), p.public(&[]));
     let mut start = 0;
     while start < data.n {
         let size = batch.min(data.n - start);
         let z = logits(p, model, data, start, size);
         let h = head(p, &z, data, start, size, classes);
-        let ones = p.b2a(&h.correct);
-        count = p.add(&count, &p.sum(&ones));
+        let batch_counts = correct_by_class(p, &h.correct, data, start, classes);
+        per_class = p.add(&per_class, &batch_counts);
         predicted = p.concat(&[&predicted, &h.predicted]);
         start += size;
     }
-    (count, predicted)
+    (per_class, predicted)
 }
 
-/// Shares of `1{count >= threshold}`.
-pub fn at_least<P: Mpc>(p: &mut P, count: &P::A, threshold: u64) -> P::B {
-    let t = p.sub(count, &p.public(&[threshold]));
-    p.drelu(&t)
+/// Correct predictions of images `start..start + batch` per class: `correct AND onehot_c` for
+/// every class in one AND and one bit-to-arithmetic conversion, then local sums.
+fn correct_by_class<P: Mpc>(
+    p: &mut P,
+    correct: &P::B,
+    data: &SharedData<P>,
+    start: usize,
+    classes: usize,
+) -> P::A {
+    let batch = P::bits_len(correct);
+    let idx: Vec<usize> = (0..classes)
+        .flat_map(|c| c * data.n + start..c * data.n + start + batch)
+        .collect();
+    let labels = p.gather_bits(&data.onehot, &idx);
+    let repeated = p.concat_bits(&vec![correct; classes]);
+    let ones = p.and(&repeated, &labels);
+    let ones = p.b2a(&ones);
+    let sums: Vec<P::A> = (0..classes)
+        .map(|c| p.sum(&p.map(&ones, |s| s[c * batch..(c + 1) * batch].to_vec())))
+        .collect();
+    p.concat(&sums.iter().collect::<Vec<_>>())
 }

@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use securefl_api::layout::ChannelLast;
-use securefl_api::smpc::{DataId, EvalOutcome, EvalQuery};
+use securefl_api::smpc::{DataId, EvalOutcome, EvalQuery, Score};
 use securefl_api::{
     ImageSet, Metered, ModelSpec, PluginError, ShareId, SmpcCaps, SmpcCtx, SmpcProtocol,
 };
@@ -137,18 +137,19 @@ where
             let d = shared.data.get(data.0).ok_or_else(|| {
                 PluginError::invalid(format!("smpc: no shared dataset {}", data.0))
             })?;
-            let (count, predicted) = nn::evaluate(p, m, d, batch);
-            let passed = query.min_correct.map(|t| {
-                let bit = nn::at_least(p, &count, t);
-                p.reveal_bits(&bit)[0]
-            });
-            let correct = query.reveal_count.then(|| p.reveal(&count)[0]);
+            let (per_class, predicted) = nn::evaluate(p, m, d, batch);
+            let weights = ScoreWeights::new(query.score, d.class_counts());
+            let value = p.sum(&p.mul_public(&per_class, &weights.per_class));
+            let passed = pass_bit(p, &per_class, d.class_counts(), &value, &weights, query);
+            let score = query
+                .reveal_score
+                .then(|| p.reveal(&value)[0] as f64 / weights.denominator as f64);
             let predictions = query
                 .reveal_predictions
                 .then(|| p.reveal(&predicted).iter().map(|&v| v as u32).collect());
             Ok(EvalOutcome {
                 total: d.len() as u64,
-                correct,
+                score,
                 passed,
                 predictions,
             })
@@ -226,4 +227,80 @@ pub fn quantize_weights(weights: &[f64]) -> Vec<u64> {
         .iter()
         .map(|&w| (w / max * top).round() as u64)
         .collect()
+}
+
+/// Opens whether every condition of `query` holds: the score's and the accuracy's comparisons
+/// run as one two-element comparison, their AND in shares, and only the conjunction is opened.
+fn pass_bit<P: Mpc>(
+    p: &mut P,
+    per_class: &P::A,
+    counts: &[u64],
+    value: &P::A,
+    weights: &ScoreWeights,
+    query: &EvalQuery,
+) -> Option<bool> {
+    let mut margins = Vec::new();
+    if let Some(t) = query.min_score {
+        margins.push(p.sub(value, &p.public(&[weights.at_least(t)])));
+    }
+    if let Some(t) = query.min_accuracy {
+        let acc = ScoreWeights::new(Score::Accuracy, counts);
+        let correct = p.sum(&p.mul_public(per_class, &acc.per_class));
+        margins.push(p.sub(&correct, &p.public(&[acc.at_least(t)])));
+    }
+    if margins.is_empty() {
+        return None;
+    }
+    let bits = p.drelu(&p.concat(&margins.iter().collect::<Vec<_>>()));
+    let all = if margins.len() == 2 {
+        let (a, b) = (p.gather_bits(&bits, &[0]), p.gather_bits(&bits, &[1]));
+        p.and(&a, &b)
+    } else {
+        bits
+    };
+    Some(p.reveal_bits(&all)[0])
+}
+
+/// A score as a public integer combination of per-class correct counts:
+/// `score = Σ_c per_class[c] · correct_c / denominator`.
+struct ScoreWeights {
+    per_class: Vec<u64>,
+    denominator: u64,
+}
+
+/// Fixed-point bits of the balanced-accuracy weights `⌊2^K / n_c⌋`: with at most a few dozen
+/// classes the weighted sum stays far below the comparison range `2^47`, and the score is
+/// within `C / 2^K` (below 1e-10) of the exact balanced accuracy.
+const BALANCED_BITS: u32 = 40;
+
+/// Scores this close below a pass bar still pass (far above the weights' rounding, far below
+/// one image in a validation split).
+const SCORE_TOLERANCE: f64 = 1e-9;
+
+impl ScoreWeights {
+    fn new(score: Score, counts: &[u64]) -> Self {
+        match score {
+            Score::Accuracy => Self {
+                per_class: vec![1; counts.len()],
+                denominator: counts.iter().sum::<u64>().max(1),
+            },
+            Score::BalancedAccuracy => {
+                let present = counts.iter().filter(|&&n| n > 0).count() as u64;
+                Self {
+                    per_class: counts
+                        .iter()
+                        .map(|&n| (1u64 << BALANCED_BITS).checked_div(n).unwrap_or(0))
+                        .collect(),
+                    denominator: present.max(1) << BALANCED_BITS,
+                }
+            }
+        }
+    }
+
+    /// The smallest weighted sum whose score is at least `score` (clamped to [0, 1]), less
+    /// [`SCORE_TOLERANCE`]: the rounded balanced-accuracy weights put a score that equals the
+    /// bar (a constant predictor against a constant-predictor floor) a hair below it.
+    fn at_least(&self, score: f64) -> u64 {
+        ((score - SCORE_TOLERANCE).clamp(0.0, 1.0) * self.denominator as f64).ceil() as u64
+    }
 }

@@ -58,9 +58,19 @@ fn agreement<P: Mpc>(mut p: P, flag: &str) {
     let t = Instant::now();
     let model = nn::share_model(&mut p, &spec, &weights);
     let shared = nn::share_data(&mut p, &data.test, spec.classes);
-    let (count, predicted) = nn::evaluate(&mut p, &model, &shared, 512);
+    let (per_class, predicted) = nn::evaluate(&mut p, &model, &shared, 512);
     let secure = p.reveal(&predicted);
-    let correct = p.reveal(&count)[0];
+    let per_class = p.reveal(&per_class);
+    let correct: u64 = per_class.iter().sum();
+    // Per-class correct counts (behind balanced accuracy) equal those of the opened predictions.
+    for (c, &got) in per_class.iter().enumerate() {
+        let expected = secure
+            .iter()
+            .zip(&data.test.labels)
+            .filter(|(a, l)| usize::from(**l) == c && **a == c as u64)
+            .count() as u64;
+        assert_eq!(got, expected, "{flag}: class {c}");
+    }
     let same = secure.iter().zip(&plain).filter(|(a, b)| a == b).count();
     let rate = same as f64 / plain.len() as f64;
     let plain_correct = plain

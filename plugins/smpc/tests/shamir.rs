@@ -336,8 +336,10 @@ fn capabilities_and_plugin_info() {
             ids[0],
             securefl_api::DataId(0),
             &securefl_api::EvalQuery {
-                min_correct: None,
-                reveal_count: true,
+                score: securefl_api::Score::Accuracy,
+                min_score: None,
+                min_accuracy: None,
+                reveal_score: true,
                 reveal_predictions: false,
             }
         ),

@@ -59,7 +59,7 @@ fn check(protocol: &str, rule: &str) {
         .share_models(&sctx, &spec, &[&clean, &poisoned])
         .unwrap()
         .value;
-    let params = Params::from_toml(&format!("rule = \"{rule}\"\nreveal-accuracy = true")).unwrap();
+    let params = Params::from_toml(&format!("rule = \"{rule}\"\nreveal-score = true")).unwrap();
     let mut defense = reg
         .get::<dyn Defense>("smpc-verify")
         .unwrap()
