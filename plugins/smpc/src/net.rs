@@ -76,16 +76,26 @@ struct Parallel {
 }
 
 impl Parallel {
-    /// Panics unless the current part (after the first) repeated all of the first's events.
-    fn check_complete(&self) {
-        if self.parts > 1 {
-            assert_eq!(
-                self.at,
-                self.shape.len(),
+    /// Fails unless the current part (after the first) repeated all of the first's events.
+    fn complete(&self) -> Result<(), String> {
+        if self.parts > 1 && self.at != self.shape.len() {
+            return Err(format!(
                 "part {} of a parallel section stopped early",
                 self.parts
-            );
+            ));
         }
+        Ok(())
+    }
+
+    /// Fails unless `event` is the first part's next event (for parts after the first).
+    fn matches(&self, event: &Event) -> Result<(), String> {
+        if self.shape.get(self.at) != Some(event) {
+            return Err(format!(
+                "part {} of a parallel section departs from the first part's rounds at event {}",
+                self.parts, self.at
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -154,7 +164,7 @@ impl Meter {
     /// Starts the next part of the current parallel section.
     pub fn next_part(&mut self) {
         let par = self.parallel.as_mut().expect("inside a parallel section");
-        par.check_complete();
+        par.complete().unwrap_or_else(|e| panic!("{e}"));
         par.parts += 1;
         par.at = 0;
     }
@@ -162,7 +172,7 @@ impl Meter {
     /// Ends the current parallel section.
     pub fn end_parallel(&mut self) {
         let par = self.parallel.take().expect("inside a parallel section");
-        par.check_complete();
+        par.complete().unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Records an event; true when its rounds and messages count (outside a parallel section,
@@ -175,13 +185,7 @@ impl Meter {
             par.shape.push(event);
             return true;
         }
-        assert_eq!(
-            par.shape.get(par.at),
-            Some(&event),
-            "part {} of a parallel section departs from the first part's rounds at event {}",
-            par.parts,
-            par.at
-        );
+        par.matches(&event).unwrap_or_else(|e| panic!("{e}"));
         par.at += 1;
         false
     }
@@ -312,24 +316,36 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "departs from the first part")]
     fn parallel_parts_must_repeat_the_first_parts_rounds() {
         let mut m = Meter::new(2);
         m.begin_parallel();
         m.next_part();
         round(&mut m, 8);
         m.next_part();
-        m.dealer(1, 8);
+        let par = m.parallel.as_ref().expect("in a section");
+        let err = par.matches(&Event::Dealer).unwrap_err();
+        assert!(err.contains("departs from the first part"), "{err}");
+        assert!(
+            par.matches(&Event::Round(Phase::Online, vec![(0, 1)]))
+                .is_ok()
+        );
     }
 
     #[test]
-    #[should_panic(expected = "stopped early")]
     fn parallel_parts_must_not_stop_early() {
         let mut m = Meter::new(2);
         m.begin_parallel();
         m.next_part();
         round(&mut m, 8);
         m.next_part();
+        let err = m
+            .parallel
+            .as_ref()
+            .expect("in a section")
+            .complete()
+            .unwrap_err();
+        assert!(err.contains("stopped early"), "{err}");
+        round(&mut m, 8);
         m.end_parallel();
     }
 }
