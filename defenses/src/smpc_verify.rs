@@ -17,11 +17,13 @@
 //!   `margin`. The median needs every submission's score, so scores are always opened: a
 //!   privacy cost the rows show.
 //!
-//! Floor (`floor`): plain accuracy must be at least the majority-class share of the validation
-//! split (`"constant"`, the default: the accuracy of always predicting the majority class), a
-//! fixed accuracy, or nothing (`"none"`). In the first round every honest model may still be a
-//! constant predictor of the majority class and every attacker one of another class: balanced
-//! accuracy cannot tell them apart (both 1/C), plain accuracy can.
+//! Floor (`floor`): a model must beat chance (balanced accuracy one point above 1/C) or, failing
+//! that, reach the plain accuracy of always predicting the majority class (`"constant"`, the
+//! default), or of a fixed value; `"none"` drops the floor. In the first round every honest
+//! model may still be a constant predictor of the majority class and every attacker one of
+//! another class: balanced accuracy cannot tell them apart (both 1/C), plain accuracy can; once
+//! models beat chance the plain-accuracy branch no longer matters (a plain-accuracy floor alone
+//! rejected honest models with balanced accuracy 0.76 and plain accuracy below 0.742).
 //!
 //! Default: `relative-median`, margin 0.05, balanced accuracy, the constant floor. Measured on
 //! PneumoniaMNIST (10 hospitals, 2 local epochs, `additive-2pc`, seed 42; `paper/README.md`):
@@ -63,7 +65,8 @@ pub enum Rule {
     RelativeMedian,
 }
 
-/// The lowest plain accuracy any rule accepts, checked in shares with the rule's condition.
+/// The floor every rule adds, checked in shares: beat chance in balanced accuracy, or reach this
+/// plain accuracy.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(untagged)]
 pub enum Floor {
@@ -115,7 +118,7 @@ pub struct Params {
     /// older name.
     #[serde(default, alias = "reveal-accuracy")]
     pub reveal_score: bool,
-    /// The lowest plain accuracy any rule accepts.
+    /// The floor's plain accuracy (see the module docs).
     #[serde(default = "default_floor")]
     pub floor: Floor,
     /// The validation score: `"accuracy"` or `"balanced-accuracy"`.
@@ -229,7 +232,7 @@ impl Defense for SmpcVerify {
         let query = EvalQuery {
             score,
             min_score: bar,
-            min_accuracy: floor,
+            floor_accuracy: floor,
             reveal_score: self.params.reveal_score || bar.is_none(),
             reveal_predictions: false,
         };
@@ -293,7 +296,7 @@ fn global_score(
     let query = EvalQuery {
         score,
         min_score: None,
-        min_accuracy: None,
+        floor_accuracy: None,
         reveal_score: true,
         reveal_predictions: false,
     };

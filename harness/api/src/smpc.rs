@@ -94,9 +94,12 @@ pub struct EvalQuery {
     pub score: Score,
     /// Open whether the score is at least this value.
     pub min_score: Option<f64>,
-    /// A further pass condition on plain accuracy (ANDed in shares with the score's, so only
-    /// the conjunction is opened).
-    pub min_accuracy: Option<f64>,
+    /// A floor, ANDed in shares with the score's condition (only the conjunction is opened): a
+    /// model clears it when its balanced accuracy is at least one point above chance (1/C for
+    /// the C classes present) or its plain accuracy is at least `floor_accuracy` (meant for the
+    /// majority-class share, so that a constant predictor of the majority class clears it and
+    /// one of another class does not).
+    pub floor_accuracy: Option<f64>,
     /// Open the score itself.
     pub reveal_score: bool,
     /// Open every predicted class: for tests and accuracy-parity studies only, never in a run.

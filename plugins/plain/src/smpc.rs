@@ -105,7 +105,7 @@ mod tests {
                 &securefl_api::EvalQuery {
                     score: securefl_api::Score::Accuracy,
                     min_score: None,
-                    min_accuracy: None,
+                    floor_accuracy: None,
                     reveal_score: true,
                     reveal_predictions: false
                 }

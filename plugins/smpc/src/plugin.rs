@@ -229,8 +229,8 @@ pub fn quantize_weights(weights: &[f64]) -> Vec<u64> {
         .collect()
 }
 
-/// Opens whether every condition of `query` holds: the score's and the accuracy's comparisons
-/// run as one two-element comparison, their AND in shares, and only the conjunction is opened.
+/// Opens whether every condition of `query` holds: the comparisons run as one vector
+/// comparison, the logic in shares, and only the final bit is opened.
 fn pass_bit<P: Mpc>(
     p: &mut P,
     per_class: &P::A,
@@ -239,27 +239,47 @@ fn pass_bit<P: Mpc>(
     weights: &ScoreWeights,
     query: &EvalQuery,
 ) -> Option<bool> {
+    // Each margin is ≥ 0 exactly when its condition holds.
     let mut margins = Vec::new();
+    let margin = |p: &P, w: &ScoreWeights, bar: f64| {
+        let v = p.sum(&p.mul_public(per_class, &w.per_class));
+        p.sub(&v, &p.public(&[w.at_least(bar)]))
+    };
     if let Some(t) = query.min_score {
         margins.push(p.sub(value, &p.public(&[weights.at_least(t)])));
     }
-    if let Some(t) = query.min_accuracy {
-        let acc = ScoreWeights::new(Score::Accuracy, counts);
-        let correct = p.sum(&p.mul_public(per_class, &acc.per_class));
-        margins.push(p.sub(&correct, &p.public(&[acc.at_least(t)])));
+    if let Some(t) = query.floor_accuracy {
+        let balanced = ScoreWeights::new(Score::BalancedAccuracy, counts);
+        let present = counts.iter().filter(|&&n| n > 0).count().max(1);
+        margins.push(margin(p, &ScoreWeights::new(Score::Accuracy, counts), t));
+        margins.push(margin(p, &balanced, 1.0 / present as f64 + ABOVE_CHANCE));
     }
     if margins.is_empty() {
         return None;
     }
     let bits = p.drelu(&p.concat(&margins.iter().collect::<Vec<_>>()));
-    let all = if margins.len() == 2 {
-        let (a, b) = (p.gather_bits(&bits, &[0]), p.gather_bits(&bits, &[1]));
-        p.and(&a, &b)
-    } else {
-        bits
-    };
-    Some(p.reveal_bits(&all)[0])
+    let bit = |p: &P, i: usize| p.gather_bits(&bits, &[i]);
+    let mut pass = None;
+    if query.min_score.is_some() {
+        pass = Some(bit(p, 0));
+    }
+    if query.floor_accuracy.is_some() {
+        // a OR b = NOT (NOT a AND NOT b).
+        let at = margins.len() - 2;
+        let (a, b) = (p.not(&bit(p, at)), p.not(&bit(p, at + 1)));
+        let neither = p.and(&a, &b);
+        let floor = p.not(&neither);
+        pass = Some(match pass {
+            Some(s) => p.and(&s, &floor),
+            None => floor,
+        });
+    }
+    pass.map(|b| p.reveal_bits(&b)[0])
 }
+
+/// How far above chance (in balanced accuracy) a model must be to clear the floor without the
+/// plain-accuracy branch.
+const ABOVE_CHANCE: f64 = 0.01;
 
 /// A score as a public integer combination of per-class correct counts:
 /// `score = Σ_c per_class[c] · correct_c / denominator`.

@@ -338,7 +338,7 @@ fn capabilities_and_plugin_info() {
             &securefl_api::EvalQuery {
                 score: securefl_api::Score::Accuracy,
                 min_score: None,
-                min_accuracy: None,
+                floor_accuracy: None,
                 reveal_score: true,
                 reveal_predictions: false,
             }

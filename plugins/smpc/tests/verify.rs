@@ -59,6 +59,27 @@ fn check(protocol: &str, rule: &str) {
         .share_models(&sctx, &spec, &[&clean, &poisoned])
         .unwrap()
         .value;
+    // The floor is an OR: above chance in balanced accuracy, or the plain-accuracy bar.
+    let floor = |smpc: &mut Box<dyn SmpcProtocol>, model: usize, bar: f64| {
+        let q = securefl_api::EvalQuery {
+            score: securefl_api::Score::BalancedAccuracy,
+            min_score: None,
+            floor_accuracy: Some(bar),
+            reveal_score: false,
+            reveal_predictions: false,
+        };
+        smpc.evaluate(&sctx, shares[model], val, &q)
+            .unwrap()
+            .value
+            .passed
+    };
+    assert_eq!(floor(&mut smpc, 0, 1.0), Some(true), "clean: above chance");
+    assert_eq!(
+        floor(&mut smpc, 1, 0.0),
+        Some(true),
+        "flipped: accuracy bar 0"
+    );
+    assert_eq!(floor(&mut smpc, 1, 1.0), Some(false), "flipped: neither");
     let params = Params::from_toml(&format!("rule = \"{rule}\"\nreveal-score = true")).unwrap();
     let mut defense = reg
         .get::<dyn Defense>("smpc-verify")
