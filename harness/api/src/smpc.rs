@@ -193,6 +193,21 @@ pub trait SmpcProtocol: Send {
         ))
     }
 
+    /// Opens, for each of `models`, whether its Euclidean distance to `reference` is at most
+    /// `factor` times the upper median of the models' distances to it; the distances stay
+    /// secret-shared.
+    fn norm_bound(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _models: &[ShareId],
+        _reference: ShareId,
+        _factor: f64,
+    ) -> Result<Metered<Vec<bool>>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no norm bound".into(),
+        ))
+    }
+
     /// Weighted average of shared models; opens only the average.
     fn aggregate(
         &mut self,

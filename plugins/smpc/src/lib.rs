@@ -12,6 +12,7 @@ pub mod linalg;
 pub mod mpc;
 pub mod net;
 pub mod nn;
+pub mod norm;
 pub mod plugin;
 pub mod prg;
 pub mod replicated;

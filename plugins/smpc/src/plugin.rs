@@ -17,6 +17,7 @@ use securefl_api::{
 use crate::mpc::Mpc;
 use crate::net::Meter;
 use crate::nn::{self, SharedData, SharedModel};
+use crate::norm;
 
 /// Builds a protocol instance from a seed (the first call's derived seed).
 pub type MakeFn<P> = Box<dyn Fn(u64) -> P + Send>;
@@ -35,6 +36,16 @@ pub struct MpcPlugin<P: Mpc> {
 pub struct Shared<P: Mpc> {
     models: Vec<Option<SharedModel<P>>>,
     data: Vec<SharedData<P>>,
+}
+
+impl<P: Mpc> Shared<P> {
+    /// The shared model `id` of this round.
+    fn model(&self, id: ShareId) -> Result<&SharedModel<P>, PluginError> {
+        self.models
+            .get(id.0)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| PluginError::invalid(format!("smpc: no shared model {}", id.0)))
+    }
 }
 
 impl<P: Mpc> MpcPlugin<P> {
@@ -127,13 +138,7 @@ where
     ) -> Result<Metered<EvalOutcome>, PluginError> {
         let batch = self.batch;
         self.metered(ctx.seed, |p, shared| {
-            let m = shared
-                .models
-                .get(model.0)
-                .and_then(Option::as_ref)
-                .ok_or_else(|| {
-                    PluginError::invalid(format!("smpc: no shared model {}", model.0))
-                })?;
+            let m = shared.model(model)?;
             let d = shared.data.get(data.0).ok_or_else(|| {
                 PluginError::invalid(format!("smpc: no shared dataset {}", data.0))
             })?;
@@ -156,6 +161,29 @@ where
         })
     }
 
+    fn norm_bound(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        reference: ShareId,
+        factor: f64,
+    ) -> Result<Metered<Vec<bool>>, PluginError> {
+        if !(factor.is_finite() && factor >= 1.0) {
+            return Err(PluginError::invalid(format!(
+                "smpc {}: norm bound factor {factor} is not a number ≥ 1",
+                self.name
+            )));
+        }
+        self.metered(ctx.seed, |p, shared| {
+            let g = shared.model(reference)?;
+            let ms = models
+                .iter()
+                .map(|&id| Ok(&shared.model(id)?.params))
+                .collect::<Result<Vec<_>, PluginError>>()?;
+            Ok(norm::within_bound(p, &ms, &g.params, factor))
+        })
+    }
+
     fn aggregate(
         &mut self,
         ctx: &SmpcCtx,
@@ -166,15 +194,7 @@ where
         self.metered(ctx.seed, |p, shared| {
             let models = ids
                 .iter()
-                .map(|id| {
-                    shared
-                        .models
-                        .get(id.0)
-                        .and_then(Option::as_ref)
-                        .ok_or_else(|| {
-                            PluginError::invalid(format!("smpc: no shared model {}", id.0))
-                        })
-                })
+                .map(|&id| shared.model(id))
                 .collect::<Result<Vec<_>, _>>()?;
             let spec = models[0].spec();
             let params: Vec<&P::A> = models.iter().map(|m| &m.params).collect();

@@ -4,5 +4,6 @@
 mod conformance;
 mod costs;
 mod inference;
+mod norm;
 mod shamir;
 mod verify;

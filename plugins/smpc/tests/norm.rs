@@ -1,0 +1,118 @@
+//! The norm bound in shares: the opened bits equal the plaintext rule `‖m_i − g‖ ≤ factor ·
+//! upper median`, under both inference protocols, and the whole check is a handful of rounds.
+
+use securefl_api::{Arch, ModelSpec, Params, Registry, ShareId, SmpcCtx, SmpcProtocol};
+
+fn protocol(name: &str) -> Box<dyn SmpcProtocol> {
+    let mut reg = Registry::default();
+    securefl_smpc::register(&mut reg).unwrap();
+    reg.get::<dyn SmpcProtocol>(name)
+        .unwrap()
+        .build(&Params::empty())
+        .unwrap()
+}
+
+const SPEC: ModelSpec = ModelSpec {
+    arch: Arch::PaperCnn,
+    in_channels: 1,
+    classes: 2,
+};
+
+/// The global model and models at the given distances from it, in random directions.
+fn models(distances: &[f64]) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let mut rng = securefl_api::rng(9, &["norm"]);
+    let global = SPEC.init_weights(&mut rng);
+    let models = distances
+        .iter()
+        .map(|&d| {
+            let dir = SPEC.init_weights(&mut rng);
+            let len = dir
+                .iter()
+                .map(|v| f64::from(*v).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            global
+                .iter()
+                .zip(&dir)
+                .map(|(g, v)| g + (f64::from(*v) * d / len) as f32)
+                .collect()
+        })
+        .collect();
+    (global, models)
+}
+
+/// The plaintext rule.
+fn expected(distances: &[f64], factor: f64) -> Vec<bool> {
+    let mut sorted = distances.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let upper_median = sorted[sorted.len() / 2];
+    distances
+        .iter()
+        .map(|&d| d <= factor * upper_median)
+        .collect()
+}
+
+/// A protocol holding the global model and models at `distances` from it, and their ids (the
+/// global model's last).
+fn shared(name: &str, distances: &[f64]) -> (Box<dyn SmpcProtocol>, Vec<ShareId>) {
+    let (global, models) = models(distances);
+    let mut p = protocol(name);
+    let mut all: Vec<&[f32]> = models.iter().map(Vec::as_slice).collect();
+    all.push(&global);
+    let ids = p.share_models(&CTX, &SPEC, &all).unwrap().value;
+    (p, ids)
+}
+
+const CTX: SmpcCtx = SmpcCtx {
+    round: 1,
+    validators: 3,
+    seed: 11,
+};
+
+fn bound(name: &str, distances: &[f64], factor: f64) -> (Vec<bool>, securefl_api::CostRecord) {
+    let (mut p, ids) = shared(name, distances);
+    let (g, ms) = ids.split_last().unwrap();
+    let out = p.norm_bound(&CTX, ms, *g, factor).unwrap();
+    (out.value, out.cost)
+}
+
+#[test]
+fn opened_bits_follow_the_plaintext_rule_under_both_protocols() {
+    // Ten hospitals: seven honest around 1, three boosted; one honest a little long.
+    let distances = [1.0, 1.1, 0.9, 1.2, 1.6, 0.95, 1.05, 4.0, 3.9, 2.6];
+    for name in ["additive-2pc", "replicated-3pc"] {
+        for factor in [2.0, 1.5, 4.0] {
+            let (bits, cost) = bound(name, &distances, factor);
+            assert_eq!(
+                bits,
+                expected(&distances, factor),
+                "{name}, factor {factor}"
+            );
+            assert!(cost.bytes > 0 && cost.rounds > 0, "{name}: {cost:?}");
+        }
+    }
+    // Factor 2 rejects exactly the three boosted models. Rounds under additive-2pc: all dot
+    // products in one, a 48-bit comparison (1 + 6), bits to integers (1), the count comparison
+    // (1 + 6), the opening (1).
+    let (bits, cost) = bound("additive-2pc", &distances, 2.0);
+    assert_eq!(bits.iter().filter(|b| !**b).count(), 3);
+    assert_eq!(cost.rounds, 17);
+}
+
+#[test]
+fn odd_counts_use_the_median_and_two_models_always_pass() {
+    let distances = [0.5, 2.0, 1.0, 0.6, 1.1];
+    let (bits, _) = bound("replicated-3pc", &distances, 1.5);
+    assert_eq!(bits, expected(&distances, 1.5));
+    assert_eq!(bits, [true, false, true, true, true]);
+    let (bits, cost) = bound("additive-2pc", &[0.1, 5.0], 2.0);
+    assert_eq!(bits, [true, true]);
+    assert_eq!(cost.bytes, 0, "nothing to compare");
+}
+
+#[test]
+fn a_factor_below_one_is_refused() {
+    let (mut p, ids) = shared("additive-2pc", &[1.0, 1.0, 1.0]);
+    let err = p.norm_bound(&CTX, &ids[..3], ids[3], 0.5).unwrap_err();
+    assert!(err.to_string().contains("factor 0.5"), "{err}");
+}
