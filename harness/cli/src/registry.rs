@@ -40,4 +40,38 @@ mod tests {
             );
         }
     }
+
+    /// The TOML files under `dir`, recursively, sorted.
+    fn configs(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("paper/configs") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                out.extend(configs(&path));
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                out.push(path);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn every_bundled_config_loads_and_builds_its_plugins() {
+        let reg = super::builtin().expect("registry");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../paper/configs");
+        let all = configs(&dir);
+        assert!(
+            all.len() >= 30,
+            "{} configs under {}",
+            all.len(),
+            dir.display()
+        );
+        for path in all {
+            let cfg = securefl_core::Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            if let Err(e) = securefl_core::Plugins::build(&cfg, &reg) {
+                panic!("{e}");
+            }
+        }
+    }
 }
