@@ -1,0 +1,7 @@
+//! Consensus plugins for securefl: `pbft` (Castro & Liskov, TOCS 2002) and `poa` (Aura with
+//! rolling finality), both pure state machines run on the deterministic discrete-event network
+//! simulator in [`sim`].
+
+pub mod pbft;
+pub mod poa;
+pub mod sim;

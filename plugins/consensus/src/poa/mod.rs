@@ -1,0 +1,1 @@
+//! `poa`: Proof of Authority, Aura-style slot rotation with rolling finality.

@@ -1,0 +1,3 @@
+//! Consensus tests: the simulator, PBFT and PoA.
+
+mod sim;
