@@ -5,6 +5,8 @@ use crate::{CostRecord, PluginError};
 /// What a round records on the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TxKind {
+    /// The public keys of every hospital and validator (genesis only).
+    KeyDirectory,
     /// A hospital's commitment to its submitted model (blake2b of the flat weights).
     ModelCommitment,
     /// A validator's verdict on a model.
@@ -19,6 +21,7 @@ impl TxKind {
     /// Kebab-case name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::KeyDirectory => "key-directory",
             Self::ModelCommitment => "model-commitment",
             Self::Verdict => "verdict",
             Self::Aggregation => "aggregation",

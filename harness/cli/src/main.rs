@@ -41,6 +41,26 @@ enum Command {
     },
     /// List every registered plugin with kind, name, summary and citation.
     List,
+    /// Check or print a run folder's ledger.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerAction {
+    /// Check every hash, link, signature and seal, and every recorded global model against
+    /// the saved model files; names the first bad block. Exit 1 when the ledger is not sound.
+    Verify {
+        /// The run folder.
+        run_dir: PathBuf,
+    },
+    /// Print the chain readably.
+    Show {
+        /// The run folder.
+        run_dir: PathBuf,
+    },
 }
 
 /// The documented exit codes.
@@ -73,6 +93,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config, out, jobs } => run::run(&config, out, jobs),
         Command::List => list(),
+        Command::Ledger { action } => ledger(action),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,6 +128,25 @@ impl Failure {
             code: exit::RUN_FAILED,
         }
     }
+}
+
+fn ledger(action: LedgerAction) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    let text = match action {
+        LedgerAction::Verify { run_dir } => {
+            let v = securefl_core::ledger::verify_run(&run_dir).map_err(Failure::run)?;
+            format!(
+                "ledger sound: {} blocks, {} global models match their files, tip {}\n",
+                v.blocks,
+                v.models,
+                securefl_core::ledger::hex(&v.tip)
+            )
+        }
+        LedgerAction::Show { run_dir } => {
+            securefl_core::ledger::show_run(&run_dir).map_err(Failure::run)?
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(Failure::run)
 }
 
 fn list() -> Result<(), Failure> {

@@ -18,6 +18,7 @@ use securefl_api::{
 };
 
 use crate::config::Config;
+use crate::ledger::{Chain, Keyring};
 use crate::metrics::{self, Metrics};
 use crate::observer::{Observer, RunStart};
 use crate::plugins::Plugins;
@@ -38,6 +39,10 @@ pub struct Experiment {
     pub(crate) validation_share: Option<DataId>,
     /// The backdoor's probe set (triggered test images labelled with the target), if any.
     pub(crate) trigger_set: Option<ImageSet>,
+    /// The ledger being written.
+    pub(crate) chain: Chain,
+    /// Simulated time of the ledger so far (the sum of consensus latencies), µs.
+    pub(crate) ledger_time_us: u64,
 }
 
 /// What a finished run returns.
@@ -62,6 +67,7 @@ impl Experiment {
         jobs: usize,
     ) -> Result<Self, RunError> {
         let malicious = adversary::choose(&cfg);
+        let (cfg_seed, hospitals) = (cfg.seed, cfg.federation.hospitals);
         let dataset = plugins
             .dataset
             .load(data)
@@ -97,6 +103,12 @@ impl Experiment {
             jobs: jobs.max(1),
             validation_share: None,
             trigger_set,
+            chain: Chain::new(Keyring::derive(
+                derive_seed(cfg_seed, &["ledger"]),
+                hospitals,
+                hospitals,
+            )),
+            ledger_time_us: 0,
         })
     }
 
@@ -138,6 +150,8 @@ impl Experiment {
         };
         let start = Instant::now();
         let initial = self.round_zero(&global, start)?;
+        let genesis = self.chain.genesis(&global);
+        observer.block_finalized(&genesis, &global)?;
         observer.round_finished(&initial, &[])?;
         result.rounds.push(initial);
         for r in 1..=self.cfg.federation.rounds {

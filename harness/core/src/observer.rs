@@ -4,6 +4,7 @@
 //! folder writer are observers.
 
 use crate::RunError;
+use crate::ledger::Block;
 use crate::records::{ClientRow, RoundRow};
 
 /// What the run is about to do.
@@ -33,6 +34,12 @@ pub trait Observer {
     ) -> Result<(), RunError> {
         Ok(())
     }
+
+    /// A ledger block is final; `global` is the global model as of its round (genesis: the
+    /// initial model). A writer appends both here, and its error aborts the run.
+    fn block_finalized(&mut self, _block: &Block, _global: &[f32]) -> Result<(), RunError> {
+        Ok(())
+    }
 }
 
 /// Forwards every event to two observers.
@@ -47,6 +54,11 @@ impl<A: Observer + ?Sized, B: Observer + ?Sized> Observer for Both<'_, A, B> {
     fn hospital_trained(&mut self, round: usize, hospital: usize) {
         self.0.hospital_trained(round, hospital);
         self.1.hospital_trained(round, hospital);
+    }
+
+    fn block_finalized(&mut self, block: &Block, global: &[f32]) -> Result<(), RunError> {
+        self.0.block_finalized(block, global)?;
+        self.1.block_finalized(block, global)
     }
 
     fn round_finished(&mut self, round: &RoundRow, clients: &[ClientRow]) -> Result<(), RunError> {

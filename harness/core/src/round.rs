@@ -85,6 +85,12 @@ pub(crate) fn run(
     let t = Instant::now();
     if commit.finalized {
         *global = agg.model.clone();
+        exp.ledger_time_us += commit.latency_us;
+        let validators: Vec<usize> = (0..exp.cfg.federation.hospitals).collect();
+        let block = exp
+            .chain
+            .seal(r as u32, &txs, 0, &validators, exp.ledger_time_us);
+        observer.block_finalized(&block, global)?;
     }
     let test = exp.evaluate(global)?;
     let backdoor_asr = exp.backdoor_asr(global)?;

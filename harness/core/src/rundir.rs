@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use crate::RunError;
 use crate::detection::{Detection, detection_csv};
+use crate::ledger::{self, Block};
 use crate::observer::Observer;
 use crate::records::{self, ClientRow, RoundRow};
 
@@ -77,6 +78,16 @@ impl RunDir {
 }
 
 impl Observer for RunDir {
+    fn block_finalized(&mut self, block: &Block, global: &[f32]) -> Result<(), RunError> {
+        let model = self.partial.join(ledger::model_file(block.header.round));
+        if let Some(dir) = model.parent() {
+            fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
+        }
+        write_atomic(&model, &securefl_api::model::weights_to_bytes(global))?;
+        let path = self.partial.join(ledger::store::FILE);
+        ledger::store::append(&path, block).map_err(|e| RunError::io(&path, e))
+    }
+
     fn round_finished(&mut self, round: &RoundRow, clients: &[ClientRow]) -> Result<(), RunError> {
         self.rounds.push(round.clone());
         self.clients.extend_from_slice(clients);

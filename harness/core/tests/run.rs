@@ -74,6 +74,9 @@ fn three_hospitals_two_rounds_beat_the_majority_class() {
             .len(),
         4 * 56_194
     );
+    // The ledger: genesis and one block per round, each global model matching its file.
+    let v = securefl_core::ledger::verify_run(&out).unwrap();
+    assert_eq!((v.blocks, v.models), (3, 3));
 }
 
 #[test]

@@ -1,5 +1,22 @@
-//! The transactions a round records: model commitments, verdicts, the aggregation and the new
-//! global model's hash (blake2b-256 of the flat little-endian f32 weights).
+//! The ledger: the transactions a round records (model commitments, verdicts, the aggregation
+//! and the new global model's hash, blake2b-256 of the flat little-endian f32 weights), signed
+//! with ed25519 keys derived from the run seed ([`keys`]), in blocks chained by blake2b with a
+//! Merkle root of their transactions ([`block`], [`chain`]), appended to `ledger.bin` in the
+//! run folder ([`store`]), and checked ([`verify`]) or printed ([`show`]) by `securefl ledger`.
+
+pub mod block;
+pub mod chain;
+pub mod codec;
+pub mod keys;
+pub mod show;
+pub mod store;
+pub mod verify;
+
+pub use block::Block;
+pub use chain::Chain;
+pub use keys::Keyring;
+pub use show::show_run;
+pub use verify::{Verified, model_file, verify_run};
 
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};

@@ -1,0 +1,141 @@
+//! Builds the chain a run records: a genesis block with the key directory and the initial
+//! model's hash, then one block per finalized batch of round records, each signed and sealed.
+
+use ed25519_dalek::VerifyingKey;
+use securefl_api::{Transaction, TxKind};
+
+use super::block::{Block, Header, SignedTx, merkle_root};
+use super::codec::{Reader, Writer};
+use super::keys::{Keyring, Role};
+use super::model_hash;
+
+/// The chain being written.
+pub struct Chain {
+    keys: Keyring,
+    prev: [u8; 32],
+    height: u64,
+}
+
+impl Chain {
+    /// An empty chain signed with `keys`.
+    pub fn new(keys: Keyring) -> Self {
+        Self {
+            keys,
+            prev: [0; 32],
+            height: 0,
+        }
+    }
+
+    /// The genesis block: the public key directory and the hash of the initial global model,
+    /// both signed and the block sealed by every validator.
+    pub fn genesis(&mut self, initial: &[f32]) -> Block {
+        let all: Vec<usize> = (0..self.keys.validators()).collect();
+        let dir = Transaction {
+            kind: TxKind::KeyDirectory,
+            round: 0,
+            author: 0,
+            payload: encode_directory(&self.keys.directory()),
+        };
+        let model = Transaction {
+            kind: TxKind::GlobalModel,
+            round: 0,
+            author: 0,
+            payload: model_hash(initial).to_vec(),
+        };
+        self.seal(0, &[dir, model], 0, &all, 0)
+    }
+
+    /// The next block: `txs` of `round`, proposed by validator `proposer` and final at
+    /// `time_us`; a model commitment is signed by its hospital, every other transaction and
+    /// the block by the validators `sealers`.
+    pub fn seal(
+        &mut self,
+        round: u32,
+        txs: &[Transaction],
+        proposer: u32,
+        sealers: &[usize],
+        time_us: u64,
+    ) -> Block {
+        let txs: Vec<SignedTx> = txs.iter().map(|t| self.sign(t, sealers)).collect();
+        let header = Header {
+            height: self.height,
+            round,
+            prev: self.prev,
+            merkle_root: merkle_root(&txs),
+            proposer,
+            time_us,
+        };
+        let hash = header.hash();
+        let msg = Block::seal_message(&hash);
+        let seals = sealers
+            .iter()
+            .map(|&v| {
+                (
+                    v as u32,
+                    self.keys.sign(Role::Validator, v, &msg).to_bytes(),
+                )
+            })
+            .collect();
+        self.prev = hash;
+        self.height += 1;
+        Block { header, txs, seals }
+    }
+
+    fn sign(&self, tx: &Transaction, validators: &[usize]) -> SignedTx {
+        let msg = SignedTx::signing_message(tx);
+        let signatures = match signer_role(tx.kind) {
+            Role::Hospital => {
+                let h = tx.author as usize;
+                vec![(
+                    tx.author,
+                    self.keys.sign(Role::Hospital, h, &msg).to_bytes(),
+                )]
+            }
+            Role::Validator => validators
+                .iter()
+                .map(|&v| {
+                    (
+                        v as u32,
+                        self.keys.sign(Role::Validator, v, &msg).to_bytes(),
+                    )
+                })
+                .collect(),
+        };
+        SignedTx {
+            tx: tx.clone(),
+            signatures,
+        }
+    }
+}
+
+/// Who signs a transaction of `kind`: its hospital for a model commitment, validators
+/// otherwise.
+pub fn signer_role(kind: TxKind) -> Role {
+    match kind {
+        TxKind::ModelCommitment => Role::Hospital,
+        _ => Role::Validator,
+    }
+}
+
+/// The key directory's payload: `(role u8 · index u32 · key 32)` per key.
+pub fn encode_directory(dir: &[(Role, u32, VerifyingKey)]) -> Vec<u8> {
+    let mut w = Writer::default();
+    for (role, i, key) in dir {
+        w.u8(role.byte()).u32(*i).raw(key.as_bytes());
+    }
+    w.0
+}
+
+/// Reads a key directory payload.
+pub fn decode_directory(payload: &[u8]) -> Result<Vec<(Role, u32, VerifyingKey)>, String> {
+    let mut r = Reader::new(payload);
+    let mut out = Vec::new();
+    while r.remaining() > 0 {
+        let role = Role::from_byte(r.u8()?).ok_or("unknown key role")?;
+        let index = r.u32()?;
+        let key = VerifyingKey::from_bytes(&r.array()?)
+            .map_err(|_| format!("{} {index}: not an ed25519 key", role.as_str()))?;
+        out.push((role, index, key));
+    }
+    Ok(out)
+}
