@@ -94,6 +94,10 @@ pub struct Adversary {
     /// First round in which they attack (1-based).
     #[serde(default = "default_from_round")]
     pub from_round: usize,
+    /// Validators (the hospitals, by index) that sign the opposite of every verdict they
+    /// record on the ledger; the accepted set is what a majority of validators signed.
+    #[serde(default)]
+    pub lying_validators: Vec<usize>,
 }
 
 fn default_from_round() -> usize {
@@ -107,6 +111,7 @@ impl Default for Adversary {
             fraction: 0.0,
             hospitals: None,
             from_round: default_from_round(),
+            lying_validators: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod observer;
 pub mod plugins;
+mod record;
 pub mod records;
 mod round;
 pub mod rundir;

@@ -5,15 +5,15 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use securefl_api::{
-    Aggregate, AttackCtx, AttackKnowledge, ClientUpdate, ConsensusCtx, CostRecord, DefenseCtx,
-    ImageSet, Setting, SmpcCtx, TrainCtx, TrainOutcome, Verdict, derive_seed,
+    Aggregate, AttackCtx, AttackKnowledge, ClientUpdate, CostRecord, DefenseCtx, ImageSet, Setting,
+    ShareId, SmpcCtx, TrainCtx, TrainOutcome, Verdict, derive_seed,
 };
 
 use crate::RunError;
 use crate::engine::Experiment;
-use crate::ledger;
 use crate::metrics::Metrics;
 use crate::observer::Observer;
+use crate::record::{self, RoundRecords};
 use crate::records::{ClientRow, PhaseTimes, RoundRow};
 
 /// A round row with no updates (round 0, or before the phases fill it in).
@@ -65,32 +65,23 @@ pub(crate) fn run(
     times.attack = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let agg = defend(exp, r, global, &smpc_ctx, &updates)?;
+    let (agg, shares) = defend(exp, r, global, &smpc_ctx, &updates)?;
     times.defense = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let txs = ledger::round_transactions(r, &submitted, &updates, &agg.verdicts, &agg.model);
-    let cctx = ConsensusCtx {
-        round: r,
-        validators: exp.cfg.federation.hospitals,
-        seed: seed(exp, r, "consensus"),
+    let records = RoundRecords {
+        submitted: &submitted,
+        updates: &updates,
+        agg: &agg,
+        shares: &shares,
     };
-    let commit = exp
-        .plugins
-        .consensus
-        .commit(&cctx, &txs)
-        .map_err(|e| RunError::plugin("consensus", e))?;
+    let recorded = record::record(exp, r, global, &records, observer)?;
     times.consensus = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    if commit.finalized {
-        *global = agg.model.clone();
-        exp.ledger_time_us += commit.latency_us;
-        let validators: Vec<usize> = (0..exp.cfg.federation.hospitals).collect();
-        let block = exp
-            .chain
-            .seal(r as u32, &txs, 0, &validators, exp.ledger_time_us);
-        observer.block_finalized(&block, global)?;
+    let commit = recorded.report;
+    if let Some(model) = recorded.model {
+        *global = model;
     }
     let test = exp.evaluate(global)?;
     let backdoor_asr = exp.backdoor_asr(global)?;
@@ -151,7 +142,7 @@ fn defend(
     global: &[f32],
     smpc_ctx: &SmpcCtx,
     updates: &[ClientUpdate],
-) -> Result<Aggregate, RunError> {
+) -> Result<(Aggregate, Vec<ShareId>), RunError> {
     // A plaintext defense reads the updates themselves: nothing is shared for it.
     let models: Vec<Vec<f32>> = if exp.plugins.defense.caps().needs_plaintext {
         Vec::new()
@@ -186,7 +177,7 @@ fn defend(
         .map_err(|e| RunError::plugin("defense", e))?;
     agg.cost += shared.cost;
     check_aggregate(r, global, &agg, updates.len())?;
-    Ok(agg)
+    Ok((agg, shared.value))
 }
 
 /// The rows of `clients.csv` for this round.

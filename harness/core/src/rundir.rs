@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 use crate::RunError;
 use crate::detection::{Detection, detection_csv};
+use securefl_api::TxKind;
+
 use crate::ledger::{self, Block};
 use crate::observer::Observer;
 use crate::records::{self, ClientRow, RoundRow};
@@ -79,11 +81,14 @@ impl RunDir {
 
 impl Observer for RunDir {
     fn block_finalized(&mut self, block: &Block, global: &[f32]) -> Result<(), RunError> {
-        let model = self.partial.join(ledger::model_file(block.header.round));
-        if let Some(dir) = model.parent() {
-            fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
+        // A block that records a global model comes with the model's file.
+        if block.txs.iter().any(|t| t.tx.kind == TxKind::GlobalModel) {
+            let model = self.partial.join(ledger::model_file(block.header.round));
+            if let Some(dir) = model.parent() {
+                fs::create_dir_all(dir).map_err(|e| RunError::io(dir, e))?;
+            }
+            write_atomic(&model, &securefl_api::model::weights_to_bytes(global))?;
         }
-        write_atomic(&model, &securefl_api::model::weights_to_bytes(global))?;
         let path = self.partial.join(ledger::store::FILE);
         ledger::store::append(&path, block).map_err(|e| RunError::io(&path, e))
     }

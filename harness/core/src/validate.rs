@@ -139,5 +139,12 @@ fn check_adversary(cfg: &Config) -> Result<(), ConfigError> {
             &format!("hospital {bad} does not exist (hospitals are 0..{n})"),
         ));
     }
+    if let Some(bad) = a.lying_validators.iter().find(|&&v| v >= n) {
+        return Err(cfg.field_error(
+            "adversary",
+            "lying-validators",
+            &format!("validator {bad} does not exist (validators are the hospitals 0..{n})"),
+        ));
+    }
     Ok(())
 }

@@ -74,9 +74,10 @@ fn three_hospitals_two_rounds_beat_the_majority_class() {
             .len(),
         4 * 56_194
     );
-    // The ledger: genesis and one block per round, each global model matching its file.
+    // The ledger: genesis, then a verdict block and an aggregation block per round; the
+    // initial and each round's global model match their files.
     let v = securefl_core::ledger::verify_run(&out).unwrap();
-    assert_eq!((v.blocks, v.models), (3, 3));
+    assert_eq!((v.blocks, v.models), (5, 3));
 }
 
 #[test]
@@ -174,4 +175,43 @@ fn a_backdoor_success_rate_is_reported_every_round() {
         (1, 0, None),
         "fedavg gives no verdicts"
     );
+}
+
+/// The hospitals of the aggregation record of round 1 in the run's ledger, as `show` prints them.
+fn aggregated_on_ledger(text: &str, data: &Path) -> String {
+    let mut exp = experiment(text, data, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut writer = RunDir::create(&out, exp.dataset().class_names.clone()).unwrap();
+    let result = exp.run(&mut writer).unwrap();
+    writer
+        .finish("status = \"complete\"\n", &result.global)
+        .unwrap();
+    securefl_core::ledger::verify_run(&out).unwrap();
+    let shown = securefl_core::ledger::show_run(&out).unwrap();
+    let line = shown.lines().find(|l| l.contains("aggregation")).unwrap();
+    line[line.find('[').unwrap()..=line.find(']').unwrap()].to_owned()
+}
+
+#[test]
+fn the_accepted_set_is_what_a_majority_of_validators_signed() {
+    let Some(data) = real_data_dir() else { return };
+    let text = attacked(
+        5,
+        "kind = \"sign-flip\"\nscale = 5.0",
+        "kind = \"multi-krum\"",
+    );
+    let with_liars = |liars: &str| {
+        text.replace(
+            "hospitals = [0]",
+            &format!("hospitals = [0]\nlying-validators = {liars}"),
+        )
+    };
+    // Two of five validators invert their verdicts: the honest majority's set stands.
+    assert_eq!(
+        aggregated_on_ledger(&with_liars("[1, 2]"), &data),
+        "[1, 2, 3, 4]"
+    );
+    // Three of five: the finalized set is inverted, and the aggregate follows the ledger.
+    assert_eq!(aggregated_on_ledger(&with_liars("[1, 2, 3]"), &data), "[0]");
 }

@@ -46,8 +46,8 @@ impl Chain {
     }
 
     /// The next block: `txs` of `round`, proposed by validator `proposer` and final at
-    /// `time_us`; a model commitment is signed by its hospital, every other transaction and
-    /// the block by the validators `sealers`.
+    /// `time_us`; each transaction is signed as [`signers`] says (by the validators `sealers`
+    /// where it takes validators), and the block is sealed by `sealers`.
     pub fn seal(
         &mut self,
         round: u32,
@@ -83,15 +83,12 @@ impl Chain {
 
     fn sign(&self, tx: &Transaction, validators: &[usize]) -> SignedTx {
         let msg = SignedTx::signing_message(tx);
-        let signatures = match signer_role(tx.kind) {
-            Role::Hospital => {
-                let h = tx.author as usize;
-                vec![(
-                    tx.author,
-                    self.keys.sign(Role::Hospital, h, &msg).to_bytes(),
-                )]
+        let signatures = match signers(tx.kind) {
+            Signers::Author(role) => {
+                let a = tx.author as usize;
+                vec![(tx.author, self.keys.sign(role, a, &msg).to_bytes())]
             }
-            Role::Validator => validators
+            Signers::Validators => validators
                 .iter()
                 .map(|&v| {
                     (
@@ -108,12 +105,21 @@ impl Chain {
     }
 }
 
-/// Who signs a transaction of `kind`: its hospital for a model commitment, validators
-/// otherwise.
-pub fn signer_role(kind: TxKind) -> Role {
+/// Who signs a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signers {
+    /// Its author alone, a key of this role: a hospital's commitment, a validator's verdict.
+    Author(Role),
+    /// A majority of the validators: the key directory, the aggregation, the global model.
+    Validators,
+}
+
+/// Who signs a transaction of `kind`.
+pub fn signers(kind: TxKind) -> Signers {
     match kind {
-        TxKind::ModelCommitment => Role::Hospital,
-        _ => Role::Validator,
+        TxKind::ModelCommitment => Signers::Author(Role::Hospital),
+        TxKind::Verdict => Signers::Author(Role::Validator),
+        _ => Signers::Validators,
     }
 }
 

@@ -20,7 +20,9 @@ pub use verify::{Verified, model_file, verify_run};
 
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
-use securefl_api::{ClientUpdate, ClientVerdict, Transaction, TxKind, Verdict};
+use std::collections::BTreeMap;
+
+use securefl_api::{ClientVerdict, Transaction, TxKind, Verdict};
 
 /// blake2b-256 of flat weights, as little-endian f32 bytes.
 pub fn model_hash(weights: &[f32]) -> [u8; 32] {
@@ -36,58 +38,152 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The round's transactions, in ledger order:
-/// - one `model-commitment` per hospital, authored by it: blake2b-256 of the model it submitted
-///   (after any poisoning, before any pre-aggregation);
-/// - one `verdict` per hospital, authored by the validators (author 0 for now): the hospital's
-///   index (u32 LE) then the verdict's name;
-/// - one `aggregation`: each included hospital (verdict not `rejected`) as its index (u32 LE)
-///   and sample count (u64 LE), its FedAvg weight;
-/// - one `global-model`: blake2b-256 of the proposed next global model.
-pub fn round_transactions(
+/// A round's first block, the verdicts: one `model-commitment` per hospital, authored and signed
+/// by it (blake2b-256 of the model it submitted, after any poisoning, before any
+/// pre-aggregation), then one `verdict` per validator and hospital, authored and signed by the
+/// validator: the hospital's index (u32 LE) then the verdict's name. A lying validator (see
+/// `adversary.lying-validators`) signs the opposite of every accept or reject.
+pub fn verdict_transactions(
     round: usize,
     submitted: &[Vec<f32>],
-    updates: &[ClientUpdate],
     verdicts: &[ClientVerdict],
-    next_global: &[f32],
+    validators: usize,
+    lying: &[usize],
 ) -> Vec<Transaction> {
     let round = round as u32;
-    let tx = |kind, author, payload| Transaction {
-        kind,
-        round,
-        author,
-        payload,
-    };
     let mut txs: Vec<Transaction> = submitted
         .iter()
         .enumerate()
-        .map(|(h, m)| tx(TxKind::ModelCommitment, h as u32, model_hash(m).to_vec()))
-        .collect();
-    txs.extend(verdicts.iter().map(|v| {
-        let mut payload = (v.hospital as u32).to_le_bytes().to_vec();
-        payload.extend_from_slice(v.verdict.as_str().as_bytes());
-        tx(TxKind::Verdict, 0, payload)
-    }));
-    let included: Vec<u8> = verdicts
-        .iter()
-        .zip(updates)
-        .filter(|(v, _)| v.verdict != Verdict::Rejected)
-        .flat_map(|(v, u)| {
-            [
-                (v.hospital as u32).to_le_bytes().to_vec(),
-                (u.samples as u64).to_le_bytes().to_vec(),
-            ]
-            .concat()
+        .map(|(h, m)| Transaction {
+            kind: TxKind::ModelCommitment,
+            round,
+            author: h as u32,
+            payload: model_hash(m).to_vec(),
         })
         .collect();
-    txs.push(tx(TxKind::Aggregation, 0, included));
-    txs.push(tx(TxKind::GlobalModel, 0, model_hash(next_global).to_vec()));
+    for v in 0..validators {
+        txs.extend(verdicts.iter().map(|c| {
+            let verdict = match c.verdict {
+                Verdict::Accepted if lying.contains(&v) => Verdict::Rejected,
+                Verdict::Rejected if lying.contains(&v) => Verdict::Accepted,
+                other => other,
+            };
+            let mut payload = (c.hospital as u32).to_le_bytes().to_vec();
+            payload.extend_from_slice(verdict.as_str().as_bytes());
+            Transaction {
+                kind: TxKind::Verdict,
+                round,
+                author: v as u32,
+                payload,
+            }
+        }));
+    }
     txs
+}
+
+/// The verdict of each of `hospitals` hospitals in finalized transactions: the one a strict
+/// majority of the `validators` signed (each validator counted once per hospital), rejected
+/// when no verdict has a majority. This is "global consensus = majority of validated models".
+pub fn finalized_verdicts(
+    txs: &[Transaction],
+    hospitals: usize,
+    validators: usize,
+) -> Vec<Verdict> {
+    let mut votes: BTreeMap<(usize, u32), Verdict> = BTreeMap::new();
+    for t in txs.iter().filter(|t| t.kind == TxKind::Verdict) {
+        let Some((h, name)) = t.payload.split_first_chunk::<4>() else {
+            continue;
+        };
+        let h = u32::from_le_bytes(*h) as usize;
+        let verdict = [Verdict::Accepted, Verdict::Rejected, Verdict::NotApplicable]
+            .into_iter()
+            .find(|v| v.as_str().as_bytes() == name);
+        if let (true, Some(v)) = (h < hospitals, verdict) {
+            votes.entry((h, t.author)).or_insert(v);
+        }
+    }
+    (0..hospitals)
+        .map(|h| {
+            let count = |want| {
+                votes
+                    .iter()
+                    .filter(|((hh, _), v)| *hh == h && **v == want)
+                    .count()
+            };
+            [Verdict::Accepted, Verdict::NotApplicable]
+                .into_iter()
+                .find(|&v| 2 * count(v) > validators)
+                .unwrap_or(Verdict::Rejected)
+        })
+        .collect()
+}
+
+/// A round's second block: one `aggregation` (each included hospital's index, u32 LE, and
+/// sample count, u64 LE, its FedAvg weight) and one `global-model` (blake2b-256 of the new
+/// global model), both signed by the validators.
+pub fn aggregation_transactions(
+    round: usize,
+    included: &[(usize, u64)],
+    next_global: &[f32],
+) -> Vec<Transaction> {
+    let payload = included
+        .iter()
+        .flat_map(|&(h, n)| [(h as u32).to_le_bytes().to_vec(), n.to_le_bytes().to_vec()].concat())
+        .collect();
+    let tx = |kind, payload| Transaction {
+        kind,
+        round: round as u32,
+        author: 0,
+        payload,
+    };
+    vec![
+        tx(TxKind::Aggregation, payload),
+        tx(TxKind::GlobalModel, model_hash(next_global).to_vec()),
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn verdict(h: usize, v: Verdict) -> ClientVerdict {
+        ClientVerdict {
+            hospital: h,
+            verdict: v,
+            score: None,
+            cost: securefl_api::CostRecord::default(),
+        }
+    }
+
+    #[test]
+    fn the_finalized_verdict_is_the_strict_majority_of_validators() {
+        let verdicts = [
+            verdict(0, Verdict::Accepted),
+            verdict(1, Verdict::Rejected),
+            verdict(2, Verdict::NotApplicable),
+        ];
+        let models = vec![vec![0.0f32]; 3];
+        let of = |lying: &[usize]| {
+            let txs = verdict_transactions(1, &models, &verdicts, 5, lying);
+            assert_eq!(txs.len(), 3 + 5 * 3, "3 commitments, 5 x 3 verdicts");
+            finalized_verdicts(&txs, 3, 5)
+        };
+        let (a, r, na) = (Verdict::Accepted, Verdict::Rejected, Verdict::NotApplicable);
+        assert_eq!(of(&[]), [a, r, na]);
+        assert_eq!(of(&[0, 4]), [a, r, na]);
+        assert_eq!(of(&[0, 1, 4]), [r, a, na]);
+        // A validator counts once per hospital, however often it signs.
+        let mut txs = verdict_transactions(1, &models, &verdicts, 5, &[0, 1]);
+        let dup = txs
+            .iter()
+            .find(|t| t.author == 0 && t.kind == TxKind::Verdict)
+            .unwrap()
+            .clone();
+        txs.extend([dup.clone(), dup]);
+        assert_eq!(finalized_verdicts(&txs, 3, 5)[0], a);
+        // No majority (too few verdicts final): rejected.
+        assert_eq!(finalized_verdicts(&txs[..3 + 6], 3, 5), [r; 3]);
+    }
 
     #[test]
     fn hash_depends_on_every_weight() {

@@ -9,7 +9,7 @@ use ed25519_dalek::{Signature, VerifyingKey};
 use securefl_api::TxKind;
 
 use super::block::{Block, Sig, SignedTx, blake, merkle_root};
-use super::chain::{decode_directory, signer_role};
+use super::chain::{Signers, decode_directory, signers};
 use super::keys::Role;
 use super::store::{self, FILE};
 
@@ -131,17 +131,24 @@ fn check_tx(keys: &Keys, validators: usize, round: u32, t: &SignedTx) -> Result<
     if t.tx.round != round {
         return Err(format!("round {} in a block of round {round}", t.tx.round));
     }
-    let role = signer_role(t.tx.kind);
+    let (role, alone) = match signers(t.tx.kind) {
+        Signers::Author(role) => (role, true),
+        Signers::Validators => (Role::Validator, false),
+    };
     let n = check_sigs(keys, role, &t.signatures, &SignedTx::signing_message(&t.tx))?;
-    match role {
-        Role::Hospital if n != 1 || t.signatures[0].0 != t.tx.author => {
-            Err(format!("not signed by its hospital {}", t.tx.author))
-        }
-        Role::Validator if 2 * n <= validators => Err(format!(
-            "signed by {n} of {validators} validators, not a majority"
-        )),
-        _ => Ok(()),
+    if alone && (n != 1 || t.signatures[0].0 != t.tx.author) {
+        return Err(format!(
+            "not signed by its author, {} {}",
+            role.as_str(),
+            t.tx.author
+        ));
     }
+    if !alone && 2 * n <= validators {
+        return Err(format!(
+            "signed by {n} of {validators} validators, not a majority"
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that every signature is valid and from a distinct known `role` key; returns how many.
