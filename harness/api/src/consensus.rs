@@ -84,6 +84,43 @@ pub struct CommitReport {
     pub view_changes: u64,
     /// Forks observed.
     pub forks: u64,
+    /// Deepest switch of a node's best chain (blocks abandoned), 0 for protocols without forks.
+    pub reorg_depth: u64,
+    /// Messages by type (`"prepare"`, `"block"`, ...), in name order.
+    pub by_type: Vec<(String, u64)>,
+}
+
+impl CommitReport {
+    /// A block that is final at once, at no cost (a trusted recorder).
+    pub fn immediate() -> Self {
+        Self {
+            finalized: true,
+            latency_us: 0,
+            cost: CostRecord::default(),
+            view_changes: 0,
+            forks: 0,
+            reorg_depth: 0,
+            by_type: Vec::new(),
+        }
+    }
+
+    /// Adds `more` (a later commit of the same round): latencies, costs and counts add up,
+    /// the reorg depth is the larger, and the round is final only if both are.
+    pub fn absorb(&mut self, more: &Self) {
+        self.finalized &= more.finalized;
+        self.latency_us += more.latency_us;
+        self.cost += more.cost.clone();
+        self.view_changes += more.view_changes;
+        self.forks += more.forks;
+        self.reorg_depth = self.reorg_depth.max(more.reorg_depth);
+        for (kind, n) in &more.by_type {
+            match self.by_type.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, m)) => *m += n,
+                None => self.by_type.push((kind.clone(), *n)),
+            }
+        }
+        self.by_type.sort();
+    }
 }
 
 /// A consensus protocol agreeing on each round's block of transactions.

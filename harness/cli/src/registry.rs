@@ -7,6 +7,7 @@ pub fn builtin() -> Result<Registry, RegistryError> {
     let mut reg = Registry::default();
     securefl_attacks::register(&mut reg)?;
     securefl_backend_dfdx::register(&mut reg)?;
+    securefl_consensus::register(&mut reg)?;
     securefl_datasets::register(&mut reg)?;
     securefl_defenses::register(&mut reg)?;
     securefl_plain::register(&mut reg)?;

@@ -74,7 +74,7 @@ pub(crate) fn record(
         .collect();
     let txs = ledger::aggregation_transactions(r, &weights, &model);
     let second = commit(exp, r, "aggregation", &txs)?;
-    add(&mut out.report, &second);
+    out.report.absorb(&second);
     if second.finalized {
         seal(exp, r, &txs, &second, &model, observer)?;
         out.model = Some(model);
@@ -172,12 +172,4 @@ fn fedavg<'a>(models: impl Iterator<Item = &'a [f32]>, weights: &[f64]) -> Vec<f
         }
     }
     acc.into_iter().map(|v| v as f32).collect()
-}
-
-fn add(total: &mut CommitReport, more: &CommitReport) {
-    total.finalized &= more.finalized;
-    total.latency_us += more.latency_us;
-    total.cost += more.cost.clone();
-    total.view_changes += more.view_changes;
-    total.forks += more.forks;
 }

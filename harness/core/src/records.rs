@@ -11,7 +11,7 @@ use securefl_api::{CostRecord, Verdict};
 use crate::metrics::Metrics;
 
 /// The version of the result tables' schema; bumped when a column's meaning changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Wall-clock seconds per phase of a round.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -55,6 +55,13 @@ pub struct RoundRow {
     pub view_changes: u64,
     /// Forks seen by consensus.
     pub forks: u64,
+    /// Deepest reorganisation of a node's best chain.
+    pub reorg_depth: u64,
+    /// Simulated time until the verdict block was final (honest validators agree on the
+    /// accepted set); `None` when it was not final.
+    pub agreement_us: Option<u64>,
+    /// Consensus messages by type.
+    pub consensus_by_type: Vec<(String, u64)>,
     /// Wall-clock phases.
     pub times: PhaseTimes,
     /// Share of the trigger set the new global model classifies as the backdoor target, when
@@ -92,7 +99,7 @@ pub struct ClientRow {
 const ROUND_HEADER: &str = "round,test_accuracy,test_loss,test_balanced_accuracy,test_auc,accepted,rejected,\
 smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,smpc_party_bytes,consensus_finalized,\
 consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
-consensus_forks,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
+consensus_forks,consensus_reorg_depth,consensus_agreement_us,consensus_by_type,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
 aggregation_max_party_bytes,aggregation_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
 consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates";
 
@@ -101,6 +108,15 @@ verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party
 verify_compute_s";
 
 const CLASS_HEADER: &str = "round,class,name,support,recall";
+
+/// Messages by type as one cell, `type:count;type:count` in name order.
+fn by_type_cell(by_type: &[(String, u64)]) -> String {
+    by_type
+        .iter()
+        .map(|(k, n)| format!("{k}:{n}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
 
 /// `rounds.csv`.
 pub fn rounds_csv(rows: &[RoundRow]) -> String {
@@ -122,14 +138,17 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
         let k = &r.consensus;
         let _ = write!(
             out,
-            "{},{},{},{},{},{},{},",
+            "{},{},{},{},{},{},{},{},{},{},",
             r.finalized,
             r.consensus_latency_us,
             k.messages,
             k.bytes,
             k.rounds,
             r.view_changes,
-            r.forks
+            r.forks,
+            r.reorg_depth,
+            opt(r.agreement_us),
+            by_type_cell(&r.consensus_by_type)
         );
         let _ = write!(out, "{},", cost_cells(a));
         let secs = [
@@ -227,7 +246,7 @@ pub fn without_timing(csv: &str) -> String {
 }
 
 /// An empty field for a missing value.
-fn opt(v: Option<f64>) -> String {
+fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 

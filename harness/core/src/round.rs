@@ -30,6 +30,9 @@ pub(crate) fn empty_row(round: usize, test: Metrics) -> RoundRow {
         consensus: CostRecord::default(),
         view_changes: 0,
         forks: 0,
+        reorg_depth: 0,
+        agreement_us: None,
+        consensus_by_type: Vec::new(),
         times: PhaseTimes::default(),
         backdoor_asr: None,
         plaintext_updates: false,
@@ -80,6 +83,7 @@ pub(crate) fn run(
 
     let t = Instant::now();
     let commit = recorded.report;
+    let agreement_us = recorded.agreement_us;
     if let Some(model) = recorded.model {
         *global = model;
     }
@@ -110,6 +114,9 @@ pub(crate) fn run(
     row.consensus = commit.cost;
     row.view_changes = commit.view_changes;
     row.forks = commit.forks;
+    row.reorg_depth = commit.reorg_depth;
+    row.agreement_us = agreement_us;
+    row.consensus_by_type = commit.by_type;
     row.times = times;
     row.backdoor_asr = backdoor_asr;
     row.plaintext_updates =

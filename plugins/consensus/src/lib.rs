@@ -3,5 +3,9 @@
 //! simulator in [`sim`].
 
 pub mod pbft;
+pub mod plugin;
 pub mod poa;
+mod register;
 pub mod sim;
+
+pub use register::register;

@@ -1,3 +1,13 @@
 //! Consensus tests: the simulator, PBFT and PoA.
 
+mod pbft_config;
+mod pbft_faults;
+mod pbft_normal;
+mod pbft_replica;
+mod pbft_safety;
+mod plugin;
+mod poa;
+mod poa_byzantine;
+mod poa_faults;
+mod poa_support;
 mod sim;

@@ -1,8 +1,6 @@
 //! Consensus `none`: no agreement protocol; a block is final when proposed.
 
-use securefl_api::{
-    CommitReport, Consensus, ConsensusCtx, CostRecord, FaultModel, PluginError, Transaction,
-};
+use securefl_api::{CommitReport, Consensus, ConsensusCtx, FaultModel, PluginError, Transaction};
 
 /// Takes every block as final at once, with no messages (a trusted single recorder).
 #[derive(Debug, Default, Clone, Copy)]
@@ -18,12 +16,6 @@ impl Consensus for NoConsensus {
         _ctx: &ConsensusCtx,
         _txs: &[Transaction],
     ) -> Result<CommitReport, PluginError> {
-        Ok(CommitReport {
-            finalized: true,
-            latency_us: 0,
-            cost: CostRecord::default(),
-            view_changes: 0,
-            forks: 0,
-        })
+        Ok(CommitReport::immediate())
     }
 }

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub finality: Vec<Finality>,
     /// Per node: height → finalized digest.
     pub finalized: Vec<BTreeMap<u64, [u8; 32]>>,
+    /// `(node, batch id)` → when the node first finalized a block carrying the batch.
+    pub batch_final: BTreeMap<(NodeId, u64), Time>,
 }
 
 impl Metrics {
@@ -64,6 +66,9 @@ impl Metrics {
     /// second, different one is a safety violation of its own, kept in `finality`).
     pub fn finalize(&mut self, f: Finality) {
         self.finalized[f.node].entry(f.height).or_insert(f.digest);
+        for &b in &f.batches {
+            self.batch_final.entry((f.node, b)).or_insert(f.time);
+        }
         self.finality.push(f);
     }
 

@@ -1,0 +1,104 @@
+//! Byzantine behaviours: the deviations a faulty replica makes from the honest state machine.
+//!
+//! A faulty replica runs the honest protocol and then changes what it sends: it equivocates as
+//! primary, withholds or corrupts its votes, or multicasts spurious VIEW-CHANGEs. A crash-silent
+//! replica does nothing at all (see [`Replica`]'s `run`).
+
+use super::config::Behaviour;
+use super::messages::{Msg, Proposal, Vote, block_digest, hash};
+use super::replica::{Out, Replica, TIMER_SPURIOUS};
+use crate::sim::Action;
+
+impl Replica {
+    /// Sends a PRE-PREPARE to the backups. An equivocating primary sends it to the first half
+    /// of the backups and a conflicting one (the next unassigned pending batch, or a null
+    /// request) for the same (view, seq) to the other half.
+    pub(super) fn send_pre_prepare(&self, p: Proposal, out: &mut Out) {
+        if self.behaviour != Behaviour::EquivocatingLeader {
+            out.push(Action::Broadcast {
+                msg: Msg::PrePrepare(p),
+            });
+            return;
+        }
+        let alt_batch = self
+            .pending
+            .values()
+            .find(|b| !self.assigned.contains(&b.id) && Some(b.digest) != Some(p.digest))
+            .copied();
+        let alt = Proposal {
+            digest: block_digest(alt_batch.as_ref()),
+            batch: alt_batch,
+            ..p.clone()
+        };
+        let backups: Vec<usize> = (0..self.n).filter(|&i| i != self.id).collect();
+        let half = backups.len() / 2;
+        for (rank, &to) in backups.iter().enumerate() {
+            let msg = if rank < half { &p } else { &alt };
+            out.push(Action::Send {
+                to,
+                msg: Msg::PrePrepare(msg.clone()),
+            });
+        }
+    }
+
+    /// A spurious-view-change replica arms its periodic timer.
+    pub(super) fn start_spurious(&mut self, out: &mut Out) {
+        if self.behaviour == Behaviour::SpuriousViewChange {
+            out.push(Action::SetTimer {
+                id: TIMER_SPURIOUS,
+                after: (self.base_timeout / 2).max(1),
+            });
+        }
+    }
+
+    /// Multicasts a VIEW-CHANGE for the next view while staying in the current one.
+    pub(super) fn spurious_view_change(&mut self, out: &mut Out) {
+        let vc = self.own_view_change(self.view.saturating_add(1));
+        out.push(Action::Broadcast {
+            msg: Msg::ViewChange(vc),
+        });
+        self.start_spurious(out);
+    }
+
+    /// Applies the vote deviations to what the honest state machine wants to send.
+    pub(super) fn filter(&self, out: Out) -> Out {
+        match self.behaviour {
+            Behaviour::WithholdVotes => out
+                .into_iter()
+                .filter(|a| {
+                    !matches!(
+                        a,
+                        Action::Broadcast {
+                            msg: Msg::Prepare(_) | Msg::Commit(_)
+                        }
+                    )
+                })
+                .collect(),
+            Behaviour::InvalidVotes => out
+                .into_iter()
+                .map(|a| match a {
+                    Action::Broadcast {
+                        msg: Msg::Prepare(v),
+                    } => Action::Broadcast {
+                        msg: Msg::Prepare(invalid(v)),
+                    },
+                    Action::Broadcast {
+                        msg: Msg::Commit(v),
+                    } => Action::Broadcast {
+                        msg: Msg::Commit(invalid(v)),
+                    },
+                    other => other,
+                })
+                .collect(),
+            _ => out,
+        }
+    }
+}
+
+/// The same vote for a digest nobody proposed.
+fn invalid(v: Vote) -> Vote {
+    Vote {
+        digest: hash(&[b"pbft-invalid-block", &v.seq.to_le_bytes(), &v.digest]),
+        ..v
+    }
+}

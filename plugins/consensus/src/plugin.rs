@@ -1,0 +1,217 @@
+//! The harness's consensus plugins `pbft` and `poa`: one simulated network per run, continued
+//! from round to round.
+//!
+//! Each `commit` hands the round's transactions to every validator as one [`Batch`] (digest:
+//! blake2b-256 of the encoded transactions; size: their bytes plus a signature each) and runs
+//! the simulation until every honest validator that is up has finalized a block carrying it, or
+//! until `block-timeout-us` of simulated time has passed (then the block is not final and the
+//! round keeps its global model). The report gives the simulated latency, the messages and
+//! bytes sent meanwhile (all of them, by type), and the view changes, forks and reorg depth
+//! seen. The network, crashes and Byzantine validators come from the plugin's parameters; the
+//! simulation's random streams derive from the first commit's seed.
+
+use blake2::Digest as _;
+use blake2::digest::consts::U32;
+use securefl_api::{
+    CommitReport, Consensus, ConsensusCtx, CostRecord, FaultModel, PluginError, Transaction,
+};
+
+use crate::sim::{Batch, Crash, NetConfig, Node, NodeId, Simulation, Time};
+
+/// Counters a node exposes to the report.
+pub trait Observed: Node<Input = Batch> {
+    /// Its current view (PBFT), 0 for protocols without views.
+    fn view_number(&self) -> u64 {
+        0
+    }
+    /// Forks it has seen.
+    fn forks_seen(&self) -> u64 {
+        0
+    }
+    /// The deepest reorganisation of its best chain.
+    fn deepest_reorg(&self) -> u64 {
+        0
+    }
+}
+
+impl Observed for crate::pbft::Replica {
+    fn view_number(&self) -> u64 {
+        self.view()
+    }
+}
+
+impl Observed for crate::poa::Authority {
+    fn forks_seen(&self) -> u64 {
+        self.forks_observed()
+    }
+    fn deepest_reorg(&self) -> u64 {
+        self.max_reorg_depth()
+    }
+}
+
+/// Builds the nodes for `n` validators.
+pub type MakeNodes<N> = Box<dyn Fn(usize) -> Result<Vec<N>, String> + Send>;
+
+/// A simulated protocol as a [`Consensus`] plugin.
+pub struct SimConsensus<N: Observed> {
+    name: &'static str,
+    fault: Box<dyn Fn(usize) -> FaultModel + Send>,
+    make: MakeNodes<N>,
+    net: NetConfig,
+    crashes: Vec<Crash>,
+    block_timeout: Time,
+    sim: Option<Simulation<N>>,
+    next_batch: u64,
+    validators: usize,
+}
+
+impl<N: Observed> SimConsensus<N> {
+    /// The plugin `name` with its node builder, fault model, network, crash schedule and
+    /// per-block timeout.
+    pub fn new(
+        name: &'static str,
+        make: MakeNodes<N>,
+        fault: Box<dyn Fn(usize) -> FaultModel + Send>,
+        net: NetConfig,
+        crashes: Vec<Crash>,
+        block_timeout: Time,
+    ) -> Self {
+        Self {
+            name,
+            fault,
+            make,
+            net,
+            crashes,
+            block_timeout,
+            sim: None,
+            next_batch: 0,
+            validators: 0,
+        }
+    }
+
+    fn fail(&self, message: String) -> PluginError {
+        PluginError::invalid(format!("{}: {message}", self.name))
+    }
+
+    fn simulation(&mut self, ctx: &ConsensusCtx) -> Result<&mut Simulation<N>, PluginError> {
+        if self.sim.is_none() {
+            let nodes = (self.make)(ctx.validators).map_err(|e| self.fail(e))?;
+            let mut sim = Simulation::new(nodes, self.net.clone(), ctx.seed);
+            for &c in &self.crashes {
+                sim.crash(c);
+            }
+            self.sim = Some(sim);
+            self.validators = ctx.validators;
+        }
+        self.sim
+            .as_mut()
+            .ok_or_else(|| PluginError::invalid("consensus: no simulation"))
+    }
+}
+
+/// The batch standing for `txs`.
+pub fn batch_of(id: u64, txs: &[Transaction]) -> Batch {
+    let mut h = blake2::Blake2b::<U32>::new();
+    let mut bytes = 0u64;
+    for t in txs {
+        h.update([t.kind as u8]);
+        h.update(t.round.to_le_bytes());
+        h.update(t.author.to_le_bytes());
+        h.update((t.payload.len() as u64).to_le_bytes());
+        h.update(&t.payload);
+        // Kind, round, author, length, payload, and one ed25519 signature with its signer.
+        bytes += 13 + t.payload.len() as u64 + 68;
+    }
+    Batch {
+        id,
+        digest: h.finalize().into(),
+        bytes,
+    }
+}
+
+/// What the report reads off the nodes: the largest view, forks and reorg depth.
+fn counters<N: Observed>(sim: &Simulation<N>) -> (u64, u64, u64) {
+    sim.nodes().iter().fold((0, 0, 0), |(v, f, r), n| {
+        (
+            v.max(n.view_number()),
+            f.max(n.forks_seen()),
+            r.max(n.deepest_reorg()),
+        )
+    })
+}
+
+impl<N: Observed + Send> Consensus for SimConsensus<N>
+where
+    N::Msg: Send,
+{
+    fn fault_model(&self) -> FaultModel {
+        (self.fault)(self.validators)
+    }
+
+    fn check(&self, validators: usize) -> Result<(), PluginError> {
+        self.net.check(validators).map_err(|e| self.fail(e))?;
+        if let Some(c) = self.crashes.iter().find(|c| c.node >= validators) {
+            return Err(self.fail(format!(
+                "crash of node {}, but there are {validators} validators",
+                c.node
+            )));
+        }
+        (self.make)(validators)
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    fn commit(
+        &mut self,
+        ctx: &ConsensusCtx,
+        txs: &[Transaction],
+    ) -> Result<CommitReport, PluginError> {
+        let batch = batch_of(self.next_batch, txs);
+        self.next_batch += 1;
+        let timeout = self.block_timeout;
+        let sim = self.simulation(ctx)?;
+        let start = sim.now();
+        let n = sim.nodes().len();
+        for node in 0..n {
+            sim.input(start, node, batch);
+        }
+        let before = sim.metrics.by_type.clone();
+        let (view0, forks0, reorg0) = counters(sim);
+        let honest = sim.honest();
+        let watched = |s: &Simulation<N>| -> Vec<NodeId> {
+            (0..n).filter(|&i| honest[i] && !s.is_crashed(i)).collect()
+        };
+        let done =
+            |s: &Simulation<N>, i: NodeId| s.metrics.batch_final.contains_key(&(i, batch.id));
+        let finalized = sim.run_until(start.saturating_add(timeout), |s| {
+            watched(s).into_iter().all(|i| done(s, i))
+        });
+        let latency = watched(sim)
+            .into_iter()
+            .filter_map(|i| sim.metrics.batch_final.get(&(i, batch.id)))
+            .max()
+            .map_or(sim.now() - start, |&t| t - start);
+        let (view1, forks1, reorg) = counters(sim);
+        let mut cost = CostRecord::default();
+        let mut by_type = Vec::new();
+        for (kind, c) in &sim.metrics.by_type {
+            let old = before.get(kind).copied().unwrap_or_default();
+            let (m, b) = (c.messages - old.messages, c.bytes - old.bytes);
+            if m > 0 {
+                by_type.push(((*kind).to_owned(), m));
+            }
+            cost.messages += m;
+            cost.bytes += b;
+        }
+        Ok(CommitReport {
+            finalized,
+            latency_us: latency,
+            cost,
+            view_changes: view1 - view0,
+            forks: forks1 - forks0,
+            // The deepest reorganisation so far, when this commit saw a deeper one.
+            reorg_depth: if reorg > reorg0 { reorg } else { 0 },
+            by_type,
+        })
+    }
+}

@@ -1,0 +1,189 @@
+//! PBFT safety under random scenarios: for each n in {4, 5, 6, 7, 10}, 1,000 seeded runs with up
+//! to f Byzantine replicas (random behaviours, random replicas, the primary often among them),
+//! random K, timeouts, uniform or log-normal delays, healing partitions, small loss and
+//! crash-recoveries. No two honest replicas may finalize different digests at one height; each
+//! honest replica finalizes heights 1, 2, 3, ... in order, only submitted batches or null
+//! requests, each batch once; and every run without loss is live (all honest replicas execute
+//! every batch within 4 simulated seconds).
+
+use std::collections::BTreeSet;
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+use securefl_consensus::pbft::{Behaviour, Fault, NULL_DIGEST, Params, Pbft, Workload, simulate};
+use securefl_consensus::sim::{Crash, Delay, MS, NetConfig, Partition, SECOND};
+
+/// One random scenario; `Debug` names everything needed to replay it.
+#[derive(Debug)]
+struct Scenario {
+    params: Params,
+    net: NetConfig,
+    workload: Workload,
+    crashes: Vec<Crash>,
+}
+
+fn scenario(n: usize, seed: u64) -> Scenario {
+    let mut rng = securefl_api::rng(seed, &["pbft-safety", &n.to_string()]);
+    let f = (n - 1) / 3;
+    let mut ids: Vec<usize> = (0..n).collect();
+    ids.shuffle(&mut rng);
+    if rng.gen_bool(0.5) {
+        // The primary of view 0 (and often of view 1) is among the faulty.
+        let p = ids
+            .iter()
+            .position(|&i| i == rng.gen_range(0..2))
+            .unwrap_or(0);
+        ids.swap(0, p);
+    }
+    let faulty = rng.gen_range(0..=f);
+    let faults = ids[..faulty]
+        .iter()
+        .map(|&node| Fault {
+            node,
+            behaviour: Behaviour::BYZANTINE[rng.gen_range(0..Behaviour::BYZANTINE.len())],
+        })
+        .collect();
+    let params = Params {
+        f: None,
+        checkpoint_interval: [1, 2, 3, 16][rng.gen_range(0..4)],
+        view_change_timeout_us: rng.gen_range(80..300) * MS,
+        state_transfer_timeout_us: rng.gen_range(20..100) * MS,
+        faults,
+    };
+    let delay = if rng.gen_bool(0.5) {
+        Delay::Uniform {
+            min_us: rng.gen_range(0..3) * MS,
+            max_us: rng.gen_range(3..25) * MS,
+        }
+    } else {
+        Delay::LogNormal {
+            median_us: rng.gen_range(2..10) * MS,
+            sigma: rng.gen_range(0.2..1.2),
+        }
+    };
+    let partitions = (0..rng.gen_range(0..=2))
+        .map(|_| {
+            let start_us = rng.gen_range(0..800) * MS;
+            let mut nodes: Vec<usize> = (0..n).collect();
+            nodes.shuffle(&mut rng);
+            let cut = rng.gen_range(1..n);
+            Partition {
+                start_us,
+                heal_us: start_us + rng.gen_range(50..1000) * MS,
+                groups: vec![nodes[..cut].to_vec()],
+            }
+        })
+        .collect();
+    let loss = if rng.gen_bool(0.5) {
+        0.0
+    } else {
+        rng.gen_range(0.0..0.03)
+    };
+    let crashes = (0..rng.gen_range(0..=1))
+        .map(|_| {
+            let at = rng.gen_range(0..600) * MS;
+            Crash {
+                node: rng.gen_range(0..n),
+                at,
+                recover: Some(at + rng.gen_range(10..800) * MS),
+            }
+        })
+        .collect();
+    Scenario {
+        params,
+        net: NetConfig {
+            delay,
+            loss,
+            partitions,
+            ..NetConfig::default()
+        },
+        workload: Workload {
+            count: rng.gen_range(1..=5),
+            bytes: rng.gen_range(100..5000),
+            start: 0,
+            interval: rng.gen_range(0..40) * MS,
+        },
+        crashes,
+    }
+}
+
+/// Runs 1,000 scenarios for `n`: safety always; liveness (every honest replica executes every
+/// batch within 4 simulated seconds) whenever the network loses nothing. Returns how many
+/// lossy runs were live too.
+fn check(n: usize) -> usize {
+    let mut lossy_live = 0;
+    for seed in 0..1000 {
+        let s = scenario(n, seed);
+        let cfg = Pbft::new(n, &s.params).expect("valid scenario");
+        let batches = s.workload.batches(seed);
+        let sim = simulate(&cfg, s.net.clone(), seed, &batches, &s.crashes, 4 * SECOND);
+        let honest = sim.honest();
+        let conflicts = sim.metrics.conflicts(&honest);
+        assert!(
+            conflicts.is_empty(),
+            "n={n} seed={seed}: {conflicts:?}\n{s:#?}"
+        );
+        let digests: BTreeSet<[u8; 32]> = batches.iter().map(|(_, b)| b.digest).collect();
+        for node in (0..n).filter(|&i| honest[i]) {
+            let mine: Vec<_> = sim
+                .metrics
+                .finality
+                .iter()
+                .filter(|f| f.node == node)
+                .collect();
+            for f in &mine {
+                assert!(
+                    f.digest == NULL_DIGEST || digests.contains(&f.digest),
+                    "n={n} seed={seed}: replica {node} finalized an unknown digest\n{s:#?}"
+                );
+            }
+            let heights: Vec<u64> = mine.iter().map(|f| f.height).collect();
+            let expected: Vec<u64> = (1..=heights.len() as u64).collect();
+            assert_eq!(heights, expected, "n={n} seed={seed}: out of order\n{s:#?}");
+            let ids: Vec<u64> = mine
+                .iter()
+                .flat_map(|f| f.batches.iter().copied())
+                .collect();
+            let distinct: BTreeSet<u64> = ids.iter().copied().collect();
+            assert_eq!(
+                ids.len(),
+                distinct.len(),
+                "n={n} seed={seed}: a batch executed twice"
+            );
+        }
+        let done = (0..n)
+            .filter(|&i| honest[i])
+            .all(|i| sim.nodes()[i].executed_batches() == batches.len());
+        if s.net.loss == 0.0 {
+            assert!(done, "n={n} seed={seed}: not live without loss\n{s:#?}");
+        } else {
+            lossy_live += usize::from(done);
+        }
+    }
+    lossy_live
+}
+
+#[test]
+fn safety_n4() {
+    assert!(check(4) > 400);
+}
+
+#[test]
+fn safety_n5() {
+    assert!(check(5) > 400);
+}
+
+#[test]
+fn safety_n6() {
+    assert!(check(6) > 400);
+}
+
+#[test]
+fn safety_n7() {
+    assert!(check(7) > 400);
+}
+
+#[test]
+fn safety_n10() {
+    assert!(check(10) > 400);
+}

@@ -1,0 +1,98 @@
+//! `pbft` and `poa` as harness plugins: parameters parse (errors name the field), impossible
+//! settings are refused, and each commit reports finality, latency and messages by type.
+
+use securefl_api::{Consensus, ConsensusCtx, FaultModel, Params, Registry, Transaction, TxKind};
+
+fn plugin(kind: &str, toml: &str) -> Result<Box<dyn Consensus>, String> {
+    let mut reg = Registry::default();
+    securefl_consensus::register(&mut reg).unwrap();
+    let params = Params::from_toml(toml).map_err(|e| e.to_string())?;
+    reg.get::<dyn Consensus>(kind)
+        .unwrap()
+        .build(&params)
+        .map_err(|e| e.to_string())
+}
+
+fn txs(round: u32) -> Vec<Transaction> {
+    (0..5)
+        .map(|h| Transaction {
+            kind: TxKind::ModelCommitment,
+            round,
+            author: h,
+            payload: vec![h as u8; 32],
+        })
+        .collect()
+}
+
+fn ctx(round: usize, validators: usize) -> ConsensusCtx {
+    ConsensusCtx {
+        round,
+        validators,
+        seed: 5,
+    }
+}
+
+#[test]
+fn pbft_commits_each_block_with_the_analytic_message_count() {
+    let mut c = plugin("pbft", "").unwrap();
+    c.check(7).unwrap();
+    assert_eq!(c.fault_model(), FaultModel::Byzantine { max_faulty: 0 });
+    for r in 1..=3 {
+        let rep = c.commit(&ctx(r, 7), &txs(r as u32)).unwrap();
+        assert!(rep.finalized && rep.latency_us > 0, "{rep:?}");
+        assert_eq!(rep.cost.messages, 2 * 7 * 6, "2n(n-1) per block");
+        let kinds: Vec<&str> = rep.by_type.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(kinds, ["commit", "pre-prepare", "prepare"]);
+        assert_eq!(rep.view_changes, 0);
+    }
+    assert_eq!(c.fault_model(), FaultModel::Byzantine { max_faulty: 2 });
+}
+
+#[test]
+fn a_crashed_pbft_primary_costs_a_view_change() {
+    let mut c = plugin("pbft", "crashes = [{ node = 0, at-us = 0 }]").unwrap();
+    let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
+    assert!(rep.finalized, "{rep:?}");
+    assert!(
+        rep.view_changes >= 1 && rep.latency_us >= 500_000,
+        "{rep:?}"
+    );
+    assert!(rep.by_type.iter().any(|(k, _)| k == "view-change"));
+}
+
+#[test]
+fn pbft_refuses_n_below_3f_plus_1_and_unknown_keys() {
+    let c = plugin("pbft", "f = 2").unwrap();
+    let err = c.check(4).unwrap_err().to_string();
+    assert!(err.contains("n = 4") && err.contains("f = 2"), "{err}");
+    let err = plugin("pbft", "quorum = 3").err().unwrap();
+    assert!(err.contains("quorum"), "{err}");
+    let c = plugin("pbft", "crashes = [{ node = 9, at-us = 0 }]").unwrap();
+    assert!(c.check(4).unwrap_err().to_string().contains("node 9"));
+}
+
+#[test]
+fn poa_commits_blocks_and_refuses_bad_parameters() {
+    let mut c = plugin("poa", "step-us = 100000").unwrap();
+    c.check(4).unwrap();
+    let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
+    assert!(rep.finalized, "{rep:?}");
+    // Final once 3 of 4 authorities (more than 2/3) have sealed on it: 2 steps and more after
+    // the block carrying the batch.
+    assert!(rep.latency_us >= 200_000, "{rep:?}");
+    let kinds: Vec<&str> = rep.by_type.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["block"]);
+    assert_eq!(rep.cost.messages % 3, 0, "n - 1 messages per block");
+    let err = plugin("poa", "finality = 0.4").err().unwrap();
+    assert!(err.contains("finality"), "{err}");
+}
+
+#[test]
+fn an_unreachable_quorum_is_not_final_within_the_timeout() {
+    // Two of four replicas down for good: no quorum of 3, nothing is final.
+    let toml =
+        "block-timeout-us = 2000000\ncrashes = [{ node = 2, at-us = 0 }, { node = 3, at-us = 0 }]";
+    let mut c = plugin("pbft", toml).unwrap();
+    let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
+    assert!(!rep.finalized, "{rep:?}");
+}
