@@ -88,6 +88,9 @@ pub struct CommitReport {
     pub reorg_depth: u64,
     /// Messages by type (`"prepare"`, `"block"`, ...), in name order.
     pub by_type: Vec<(String, u64)>,
+    /// The validators that finalized the block (they sign and seal it on the ledger); `None`
+    /// for every validator (a trusted recorder).
+    pub sealers: Option<Vec<usize>>,
 }
 
 impl CommitReport {
@@ -101,6 +104,7 @@ impl CommitReport {
             forks: 0,
             reorg_depth: 0,
             by_type: Vec::new(),
+            sealers: None,
         }
     }
 

@@ -191,6 +191,10 @@ where
             .filter_map(|i| sim.metrics.batch_final.get(&(i, batch.id)))
             .max()
             .map_or(sim.now() - start, |&t| t - start);
+        // Validators (not clones) that finalized it, honest or not: they seal it.
+        let sealers = (0..ctx.validators.min(n))
+            .filter(|&i| sim.metrics.batch_final.contains_key(&(i, batch.id)))
+            .collect();
         let (view1, forks1, reorg) = counters(sim);
         let mut cost = CostRecord::default();
         let mut by_type = Vec::new();
@@ -212,6 +216,7 @@ where
             // The deepest reorganisation so far, when this commit saw a deeper one.
             reorg_depth: if reorg > reorg0 { reorg } else { 0 },
             by_type,
+            sealers: Some(sealers),
         })
     }
 }
