@@ -58,6 +58,7 @@ fn a_crashed_pbft_primary_costs_a_view_change() {
         "{rep:?}"
     );
     assert!(rep.by_type.iter().any(|(k, _)| k == "view-change"));
+    assert_eq!(rep.sealers, Some(vec![1, 2, 3]), "the crashed primary seals nothing");
 }
 
 #[test]
