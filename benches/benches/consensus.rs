@@ -107,5 +107,27 @@ fn report(protocol: &str, n: usize, events: u64, latency_ms: f64) {
     );
 }
 
-criterion_group!(benches, consensus);
+/// The scale check: 100 PBFT replicas ordering 100 batches (checkpoints included).
+fn pbft_100_blocks(c: &mut Criterion) {
+    let mut g = c.benchmark_group("consensus-100-blocks");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    let cfg = Pbft::new(100, &pbft::Params::default()).expect("valid n");
+    let work = pbft::Workload {
+        count: 100,
+        bytes: 10_000,
+        start: 0,
+        interval: 10 * MS,
+    }
+    .batches(7);
+    let run = || pbft::simulate(&cfg, NetConfig::default(), 7, &work, &[], 600 * SECOND);
+    let sim = run();
+    let done = (0..100).all(|i| sim.nodes()[i].executed_batches() == 100);
+    assert!(done, "not all batches final");
+    report("pbft 100 blocks", 100, sim.metrics.events, 0.0);
+    g.throughput(Throughput::Elements(sim.metrics.events));
+    g.bench_function(BenchmarkId::new("pbft", 100), |b| b.iter(run));
+    g.finish();
+}
+
+criterion_group!(benches, consensus, pbft_100_blocks);
 criterion_main!(benches);

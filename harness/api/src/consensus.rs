@@ -86,8 +86,8 @@ pub struct CommitReport {
     pub forks: u64,
     /// Deepest switch of a node's best chain (blocks abandoned), 0 for protocols without forks.
     pub reorg_depth: u64,
-    /// Messages by type (`"prepare"`, `"block"`, ...), in name order.
-    pub by_type: Vec<(String, u64)>,
+    /// Messages and bytes by type (`"prepare"`, `"block"`, ...), in name order.
+    pub by_type: Vec<(String, u64, u64)>,
     /// The validators that finalized the block (they sign and seal it on the ledger); `None`
     /// for every validator (a trusted recorder).
     pub sealers: Option<Vec<usize>>,
@@ -117,10 +117,13 @@ impl CommitReport {
         self.view_changes += more.view_changes;
         self.forks += more.forks;
         self.reorg_depth = self.reorg_depth.max(more.reorg_depth);
-        for (kind, n) in &more.by_type {
-            match self.by_type.iter_mut().find(|(k, _)| k == kind) {
-                Some((_, m)) => *m += n,
-                None => self.by_type.push((kind.clone(), *n)),
+        for (kind, n, b) in &more.by_type {
+            match self.by_type.iter_mut().find(|(k, _, _)| k == kind) {
+                Some((_, m, c)) => {
+                    *m += n;
+                    *c += b;
+                }
+                None => self.by_type.push((kind.clone(), *n, *b)),
             }
         }
         self.by_type.sort();

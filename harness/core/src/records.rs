@@ -60,8 +60,8 @@ pub struct RoundRow {
     /// Simulated time until the verdict block was final (honest validators agree on the
     /// accepted set); `None` when it was not final.
     pub agreement_us: Option<u64>,
-    /// Consensus messages by type.
-    pub consensus_by_type: Vec<(String, u64)>,
+    /// Consensus messages and bytes by type.
+    pub consensus_by_type: Vec<(String, u64, u64)>,
     /// Wall-clock phases.
     pub times: PhaseTimes,
     /// Share of the trigger set the new global model classifies as the backdoor target, when
@@ -109,11 +109,11 @@ verify_compute_s";
 
 const CLASS_HEADER: &str = "round,class,name,support,recall";
 
-/// Messages by type as one cell, `type:count;type:count` in name order.
-fn by_type_cell(by_type: &[(String, u64)]) -> String {
+/// Messages and bytes by type as one cell, `type:messages:bytes;...` in name order.
+fn by_type_cell(by_type: &[(String, u64, u64)]) -> String {
     by_type
         .iter()
-        .map(|(k, n)| format!("{k}:{n}"))
+        .map(|(k, n, b)| format!("{k}:{n}:{b}"))
         .collect::<Vec<_>>()
         .join(";")
 }

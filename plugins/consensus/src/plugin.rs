@@ -202,7 +202,7 @@ where
             let old = before.get(kind).copied().unwrap_or_default();
             let (m, b) = (c.messages - old.messages, c.bytes - old.bytes);
             if m > 0 {
-                by_type.push(((*kind).to_owned(), m));
+                by_type.push(((*kind).to_owned(), m, b));
             }
             cost.messages += m;
             cost.bytes += b;

@@ -41,7 +41,7 @@ fn pbft_commits_each_block_with_the_analytic_message_count() {
         let rep = c.commit(&ctx(r, 7), &txs(r as u32)).unwrap();
         assert!(rep.finalized && rep.latency_us > 0, "{rep:?}");
         assert_eq!(rep.cost.messages, 2 * 7 * 6, "2n(n-1) per block");
-        let kinds: Vec<&str> = rep.by_type.iter().map(|(k, _)| k.as_str()).collect();
+        let kinds: Vec<&str> = rep.by_type.iter().map(|(k, _, _)| k.as_str()).collect();
         assert_eq!(kinds, ["commit", "pre-prepare", "prepare"]);
         assert_eq!(rep.view_changes, 0);
     }
@@ -57,8 +57,12 @@ fn a_crashed_pbft_primary_costs_a_view_change() {
         rep.view_changes >= 1 && rep.latency_us >= 500_000,
         "{rep:?}"
     );
-    assert!(rep.by_type.iter().any(|(k, _)| k == "view-change"));
-    assert_eq!(rep.sealers, Some(vec![1, 2, 3]), "the crashed primary seals nothing");
+    assert!(rep.by_type.iter().any(|(k, _, _)| k == "view-change"));
+    assert_eq!(
+        rep.sealers,
+        Some(vec![1, 2, 3]),
+        "the crashed primary seals nothing"
+    );
 }
 
 #[test]
@@ -81,7 +85,7 @@ fn poa_commits_blocks_and_refuses_bad_parameters() {
     // Final once 3 of 4 authorities (more than 2/3) have sealed on it: 2 steps and more after
     // the block carrying the batch.
     assert!(rep.latency_us >= 200_000, "{rep:?}");
-    let kinds: Vec<&str> = rep.by_type.iter().map(|(k, _)| k.as_str()).collect();
+    let kinds: Vec<&str> = rep.by_type.iter().map(|(k, _, _)| k.as_str()).collect();
     assert_eq!(kinds, ["block"]);
     assert_eq!(rep.cost.messages % 3, 0, "n - 1 messages per block");
     let err = plugin("poa", "finality = 0.4").err().unwrap();
