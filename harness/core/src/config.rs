@@ -74,6 +74,16 @@ pub struct Federation {
     /// Fewest training images a hospital may get (the partition is refused otherwise).
     #[serde(default = "default_min_samples")]
     pub min_samples: usize,
+    /// Ledger validators (consensus nodes and verdict signers); default: one per hospital.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validators: Option<usize>,
+}
+
+impl Federation {
+    /// The number of ledger validators.
+    pub fn validators(&self) -> usize {
+        self.validators.unwrap_or(self.hospitals)
+    }
 }
 
 fn default_min_samples() -> usize {
@@ -94,8 +104,8 @@ pub struct Adversary {
     /// First round in which they attack (1-based).
     #[serde(default = "default_from_round")]
     pub from_round: usize,
-    /// Validators (the hospitals, by index) that sign the opposite of every verdict they
-    /// record on the ledger; the accepted set is what a majority of validators signed.
+    /// Validators (by index) that sign the opposite of every verdict they record on the
+    /// ledger; the accepted set is what a strict majority of validators signed.
     #[serde(default)]
     pub lying_validators: Vec<usize>,
 }

@@ -67,7 +67,11 @@ impl Experiment {
         jobs: usize,
     ) -> Result<Self, RunError> {
         let malicious = adversary::choose(&cfg);
-        let (cfg_seed, hospitals) = (cfg.seed, cfg.federation.hospitals);
+        let (cfg_seed, hospitals, validators) = (
+            cfg.seed,
+            cfg.federation.hospitals,
+            cfg.federation.validators(),
+        );
         let dataset = plugins
             .dataset
             .load(data)
@@ -106,7 +110,7 @@ impl Experiment {
             chain: Chain::new(Keyring::derive(
                 derive_seed(cfg_seed, &["ledger"]),
                 hospitals,
-                hospitals,
+                validators,
             )),
             ledger_time_us: 0,
         })

@@ -76,7 +76,7 @@ impl Plugins {
             .check(setting.hospitals)
             .map_err(|e| fail(&cfg.smpc, "smpc", e))?;
         self.consensus
-            .check(setting.hospitals)
+            .check(cfg.federation.validators())
             .map_err(|e| fail(&cfg.consensus, "consensus", e))?;
         Ok(())
     }

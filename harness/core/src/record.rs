@@ -49,9 +49,12 @@ pub(crate) fn record(
     rec: &RoundRecords<'_>,
     observer: &mut dyn Observer,
 ) -> Result<Recorded, RunError> {
-    let n = exp.cfg.federation.hospitals;
+    let (n, v) = (
+        exp.cfg.federation.hospitals,
+        exp.cfg.federation.validators(),
+    );
     let lying = exp.cfg.adversary.lying_validators.clone();
-    let txs = ledger::verdict_transactions(r, rec.submitted, &rec.agg.verdicts, n, &lying);
+    let txs = ledger::verdict_transactions(r, rec.submitted, &rec.agg.verdicts, v, &lying);
     let first = commit(exp, r, "verdicts", &txs)?;
     let mut out = Recorded {
         model: None,
@@ -63,7 +66,7 @@ pub(crate) fn record(
     }
     seal(exp, r, &txs, &first, global, observer)?;
     out.agreement_us = Some(first.latency_us);
-    let verdicts = ledger::finalized_verdicts(&txs, n, n);
+    let verdicts = ledger::finalized_verdicts(&txs, n, v);
     let included: Vec<usize> = (0..n)
         .filter(|&h| verdicts[h] != Verdict::Rejected)
         .collect();
@@ -90,7 +93,7 @@ fn commit(
 ) -> Result<CommitReport, RunError> {
     let ctx = ConsensusCtx {
         round: r,
-        validators: exp.cfg.federation.hospitals,
+        validators: exp.cfg.federation.validators(),
         seed: derive_seed(exp.cfg.seed, &["round", &r.to_string(), "consensus", block]),
     };
     exp.plugins
@@ -110,7 +113,7 @@ fn seal(
     observer: &mut dyn Observer,
 ) -> Result<(), RunError> {
     exp.ledger_time_us += report.latency_us;
-    let all: Vec<usize> = (0..exp.cfg.federation.hospitals).collect();
+    let all: Vec<usize> = (0..exp.cfg.federation.validators()).collect();
     let sealers = report.sealers.as_deref().unwrap_or(&all);
     let block = exp
         .chain

@@ -29,6 +29,7 @@ pub(crate) fn validate(cfg: &Config) -> Result<(), ConfigError> {
     at_least(cfg, "federation", "hospitals", f.hospitals, 1)?;
     at_least(cfg, "federation", "rounds", f.rounds, 1)?;
     at_least(cfg, "federation", "min-samples", f.min_samples, 1)?;
+    at_least(cfg, "federation", "validators", f.validators(), 1)?;
     at_least(cfg, "train", "local-epochs", cfg.train.local_epochs, 1)?;
     at_least(cfg, "train", "batch-size", cfg.train.batch_size, 1)?;
     check_optimizer(cfg)?;
@@ -139,11 +140,12 @@ fn check_adversary(cfg: &Config) -> Result<(), ConfigError> {
             &format!("hospital {bad} does not exist (hospitals are 0..{n})"),
         ));
     }
-    if let Some(bad) = a.lying_validators.iter().find(|&&v| v >= n) {
+    let v = cfg.federation.validators();
+    if let Some(bad) = a.lying_validators.iter().find(|&&i| i >= v) {
         return Err(cfg.field_error(
             "adversary",
             "lying-validators",
-            &format!("validator {bad} does not exist (validators are the hospitals 0..{n})"),
+            &format!("validator {bad} does not exist (validators are 0..{v})"),
         ));
     }
     Ok(())

@@ -191,3 +191,28 @@ fn adversary_errors_point_at_the_adversary_table() {
         "{err}"
     );
 }
+
+#[test]
+fn validators_and_consensus_settings_are_checked() {
+    let text = format!(
+        "{}\n[adversary]\nlying-validators = [5]\n",
+        config_text(3, 2)
+    );
+    let err = parse(&text).unwrap_err();
+    assert!(
+        err.contains("`lying-validators`: validator 5 does not exist (validators are 0..3)"),
+        "{err}"
+    );
+    // A configured validator set: 4 validators for 3 hospitals.
+    let four = config_text(3, 2).replace("[federation]\n", "[federation]\nvalidators = 4\n");
+    build(&format!("{four}\n[adversary]\nlying-validators = [3]\n")).unwrap();
+    let err = parse(&config_text(3, 2).replace("[federation]\n", "[federation]\nvalidators = 0\n"))
+        .unwrap_err();
+    assert!(err.contains("`validators`"), "{err}");
+    // PBFT with 4 validators cannot tolerate f = 2: a config error at [consensus].
+    let err = build(&format!("{four}\n[consensus]\nkind = \"pbft\"\nf = 2\n")).unwrap_err();
+    assert!(
+        err.starts_with("exp.toml:") && err.contains("n = 4") && err.contains("f = 2"),
+        "{err}"
+    );
+}

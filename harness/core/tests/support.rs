@@ -7,6 +7,7 @@ pub fn registry() -> Registry {
     let mut reg = Registry::default();
     securefl_attacks::register(&mut reg).unwrap();
     securefl_backend_dfdx::register(&mut reg).unwrap();
+    securefl_consensus::register(&mut reg).unwrap();
     securefl_datasets::register(&mut reg).unwrap();
     securefl_defenses::register(&mut reg).unwrap();
     securefl_plain::register(&mut reg).unwrap();
