@@ -3,11 +3,13 @@
 //!
 //! Each `commit` hands the round's transactions to every validator as one [`Batch`] (digest:
 //! blake2b-256 of the encoded transactions; size: their bytes plus a signature each) and runs
-//! the simulation until every honest validator that is up has finalized a block carrying it, or
-//! until `block-timeout-us` of simulated time has passed (then the block is not final and the
-//! round keeps its global model). The report gives the simulated latency, the messages and
-//! bytes sent meanwhile (all of them, by type), and the view changes, forks and reorg depth
-//! seen. The network, crashes and Byzantine validators come from the plugin's parameters; the
+//! the simulation until a strict majority of the validators are honest nodes holding a block
+//! with it final, or until `block-timeout-us` of simulated time has passed (then the block is
+//! not final and the round keeps its global model); then the other honest, live validators get
+//! as long again to catch up (laggards beyond that catch up while later commits run). The
+//! report gives the simulated latency (to that majority, or the timeout), the messages and
+//! bytes sent meanwhile (all of them, by type), the views the deciding majority moved through
+//! since the last final block (view changes), and the forks and reorg depth honest nodes saw. The network, crashes and Byzantine validators come from the plugin's parameters; the
 //! simulation's random streams derive from the first commit's seed.
 
 use blake2::Digest as _;
@@ -63,6 +65,8 @@ pub struct SimConsensus<N: Observed> {
     sim: Option<Simulation<N>>,
     next_batch: u64,
     validators: usize,
+    /// The view in which the last final block was decided (by its deciding majority).
+    decided_view: u64,
 }
 
 impl<N: Observed> SimConsensus<N> {
@@ -86,6 +90,7 @@ impl<N: Observed> SimConsensus<N> {
             sim: None,
             next_batch: 0,
             validators: 0,
+            decided_view: 0,
         }
     }
 
@@ -129,9 +134,10 @@ pub fn batch_of(id: u64, txs: &[Transaction]) -> Batch {
     }
 }
 
-/// What the report reads off the nodes: the largest view, forks and reorg depth.
-fn counters<N: Observed>(sim: &Simulation<N>) -> (u64, u64, u64) {
-    sim.nodes().iter().fold((0, 0, 0), |(v, f, r), n| {
+/// What the report reads off the honest nodes `among`: the largest view, forks and reorg depth.
+fn counters<N: Observed>(sim: &Simulation<N>, among: &[NodeId]) -> (u64, u64, u64) {
+    among.iter().fold((0, 0, 0), |(v, f, r), &i| {
+        let n = &sim.nodes()[i];
         (
             v.max(n.view_number()),
             f.max(n.forks_seen()),
@@ -168,7 +174,7 @@ where
     ) -> Result<CommitReport, PluginError> {
         let batch = batch_of(self.next_batch, txs);
         self.next_batch += 1;
-        let timeout = self.block_timeout;
+        let (timeout, prev_view) = (self.block_timeout, self.decided_view);
         let sim = self.simulation(ctx)?;
         let start = sim.now();
         let n = sim.nodes().len();
@@ -176,26 +182,46 @@ where
             sim.input(start, node, batch);
         }
         let before = sim.metrics.by_type.clone();
-        let (view0, forks0, reorg0) = counters(sim);
-        let honest = sim.honest();
-        let watched = |s: &Simulation<N>| -> Vec<NodeId> {
-            (0..n).filter(|&i| honest[i] && !s.is_crashed(i)).collect()
+        let validators = ctx.validators.min(n);
+        let honest: Vec<NodeId> = {
+            let h = sim.honest();
+            (0..validators).filter(|&i| h[i]).collect()
         };
-        let done =
-            |s: &Simulation<N>, i: NodeId| s.metrics.batch_final.contains_key(&(i, batch.id));
-        let finalized = sim.run_until(start.saturating_add(timeout), |s| {
-            watched(s).into_iter().all(|i| done(s, i))
-        });
-        let latency = watched(sim)
-            .into_iter()
-            .filter_map(|i| sim.metrics.batch_final.get(&(i, batch.id)))
-            .max()
-            .map_or(sim.now() - start, |&t| t - start);
-        // Validators (not clones) that finalized it, honest or not: they seal it.
-        let sealers = (0..ctx.validators.min(n))
+        let (_, forks0, reorg0) = counters(sim, &honest);
+        let deciders = |s: &Simulation<N>| -> Vec<NodeId> {
+            honest
+                .iter()
+                .copied()
+                .filter(|&i| s.metrics.batch_final.contains_key(&(i, batch.id)))
+                .collect()
+        };
+        // Final once a strict majority of the validators are honest nodes holding it final.
+        let deadline = start.saturating_add(timeout);
+        let finalized = sim.run_until(deadline, |s| 2 * deciders(s).len() > validators);
+        let latency = sim.now() - start;
+        let deciding = deciders(sim);
+        if finalized {
+            // Let the other honest, live validators catch up for as long again (so that a
+            // fault-free block's messages are all counted in its own commit), no longer.
+            let grace = sim.now().saturating_add(latency.max(1)).min(deadline);
+            let everyone = |s: &Simulation<N>| {
+                honest
+                    .iter()
+                    .all(|&i| s.is_crashed(i) || s.metrics.batch_final.contains_key(&(i, batch.id)))
+            };
+            sim.run_until(grace, everyone);
+        }
+        let (view, _, _) = counters(sim, &deciding);
+        let (_, forks1, reorg) = counters(sim, &honest);
+        let (view_changes, decided_view) = if finalized {
+            (view.saturating_sub(prev_view), prev_view.max(view))
+        } else {
+            (0, prev_view)
+        };
+        // Validators (not clones) that hold it final, honest or not, seal it.
+        let sealers = (0..validators)
             .filter(|&i| sim.metrics.batch_final.contains_key(&(i, batch.id)))
             .collect();
-        let (view1, forks1, reorg) = counters(sim);
         let mut cost = CostRecord::default();
         let mut by_type = Vec::new();
         for (kind, c) in &sim.metrics.by_type {
@@ -207,11 +233,12 @@ where
             cost.messages += m;
             cost.bytes += b;
         }
+        self.decided_view = decided_view;
         Ok(CommitReport {
             finalized,
             latency_us: latency,
             cost,
-            view_changes: view1 - view0,
+            view_changes,
             forks: forks1 - forks0,
             // The deepest reorganisation so far, when this commit saw a deeper one.
             reorg_depth: if reorg > reorg0 { reorg } else { 0 },

@@ -139,9 +139,11 @@ fn build_poa(p: PoaPlugin) -> Result<Box<dyn Consensus>, String> {
         }
         poa::with_clones(&params, &behaviours, &clones)
     });
-    // Two conflicting final chains each carry more than finality·n distinct sealers, so they
-    // share at least 2s − n of them: with s sealers needed, up to 2s − n − 1 Byzantine
-    // authorities cannot finalize conflicting blocks, even across a partition.
+    // Two conflicting final chains each carry s > finality·n distinct sealers, so they share at
+    // least 2s − n of them. If every honest authority seals on one branch only (synchrony, as
+    // Aura assumes), up to 2s − n − 1 Byzantine authorities cannot finalize conflicting blocks;
+    // across a partition an honest authority may seal on both branches in turn, and Aura's
+    // finality gives no such guarantee (the clone attack, `tests/poa_byzantine.rs`).
     let fault = Box::new(move |n: usize| FaultModel::Byzantine {
         max_faulty: (2 * fault_params.signers_needed(n)).saturating_sub(n + 1),
     });

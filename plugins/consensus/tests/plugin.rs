@@ -101,3 +101,24 @@ fn an_unreachable_quorum_is_not_final_within_the_timeout() {
     let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
     assert!(!rep.finalized, "{rep:?}");
 }
+
+#[test]
+fn nobody_up_is_not_final_and_a_lagging_replica_does_not_hold_the_block_back() {
+    let all = "block-timeout-us = 1000000\ncrashes = [{ node = 0, at-us = 0 }, { node = 1, at-us = 0 }, { node = 2, at-us = 0 }, { node = 3, at-us = 0 }]";
+    for kind in ["pbft", "poa"] {
+        let mut c = plugin(kind, all).unwrap();
+        let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
+        assert!(!rep.finalized, "{kind}: {rep:?}");
+        assert_eq!(rep.sealers, Some(vec![]), "{kind}");
+    }
+    // Replica 3 cut off for 10 s: the other three (a quorum, and a majority of validators)
+    // finalize in tens of milliseconds, and the isolated replica's view changes do not count.
+    let cut = "network = { partitions = [{ start-us = 0, heal-us = 10000000, groups = [[3]] }] }";
+    let mut c = plugin("pbft", cut).unwrap();
+    for r in 1..=3 {
+        let rep = c.commit(&ctx(r, 4), &txs(r as u32)).unwrap();
+        assert!(rep.finalized && rep.latency_us < 100_000, "{rep:?}");
+        assert_eq!(rep.view_changes, 0, "{rep:?}");
+        assert_eq!(rep.sealers, Some(vec![0, 1, 2]));
+    }
+}
