@@ -35,7 +35,11 @@
 //! than half of the submissions are malicious.
 //!
 //! Default: `relative-median`, margin 0.05, balanced accuracy, the constant floor, norm bound 2.
-//! The numbers below were measured without the norm bound, on
+//! With it, on PneumoniaMNIST (10 IID hospitals, 3 malicious, 20 rounds, seeds 1, 2, 42,
+//! `paper/README.md`): sign flipping ×4 rejected 180/180 malicious and 8/420 honest updates and
+//! ended at 0.859 mean test accuracy, model replacement (scaling) 180/180 and 21/420 at 0.860,
+//! against 0.851 for FedAvg without attack. The numbers below were measured without the norm
+//! bound, on
 //! PneumoniaMNIST (10 hospitals, 2 local epochs, `additive-2pc`, seed 42; `paper/README.md`):
 //! - against 3 of 10 hospitals flipping and boosting their update 4x (IID, 20 rounds), it
 //!   rejected 46/60 malicious updates and 1/140 honest ones and ended at 0.857 test accuracy
