@@ -169,6 +169,44 @@ fn a_run_writes_a_complete_folder_and_repeats_exactly() {
 }
 
 #[test]
+fn a_pbft_run_ledger_verifies_and_a_tampered_copy_does_not() {
+    let Some(real) = real_data_dir() else { return };
+    let config = format!("{}\n[consensus]\nkind = \"pbft\"\n", tiny_config(4, 1));
+    let case = Case::new(&config);
+    let run = case.run(&real);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = case.path("out");
+    let cache = case.path("cache");
+    let verify = |dir: &Path| securefl(&["ledger", "verify", dir.to_str().unwrap()], &real, &cache);
+    let ok = verify(&out);
+    let said = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success() && said.starts_with("ledger sound: 3 blocks"),
+        "{said}"
+    );
+    let rounds = std::fs::read_to_string(out.join("rounds.csv")).unwrap();
+    assert!(rounds.contains("pre-prepare:"), "{rounds}");
+    // One flipped byte in the middle of the ledger: exit 1, one line naming the block.
+    let ledger = out.join("ledger.bin");
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&ledger, &bytes).unwrap();
+    let bad = verify(&out);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("block "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
 fn an_existing_folder_that_is_not_a_run_is_never_replaced() {
     let case = Case::new(&tiny_config(2, 1));
     std::fs::create_dir(case.path("out")).unwrap();
