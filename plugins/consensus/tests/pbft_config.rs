@@ -1,5 +1,6 @@
 //! PBFT configuration: the quorum ⌈(n + f + 1) / 2⌉ (not 2f + 1 when n ≠ 3f + 1), the fault
-//! threshold, the analytic message count, and refusal of n < 3f + 1.
+//! threshold, the analytic message count, and refusal of n < 3f + 1 (also for an f so large
+//! that 3f + 1 overflows).
 
 use securefl_consensus::pbft::{
     Behaviour, Fault, Params, Pbft, max_faulty, messages_per_block, quorum,
@@ -120,5 +121,20 @@ fn defaults() {
 fn analytic_messages_per_block() {
     for (n, m) in [(4, 24), (7, 84), (10, 180), (13, 312), (16, 480)] {
         assert_eq!(messages_per_block(n), m);
+    }
+}
+
+#[test]
+fn a_huge_f_is_refused_not_overflowed() {
+    for f in [usize::MAX, usize::MAX / 3, usize::MAX / 3 + 1] {
+        let err = Pbft::new(
+            4,
+            &Params {
+                f: Some(f),
+                ..Params::default()
+            },
+        )
+        .unwrap_err();
+        assert!(err.contains("3f + 1"), "{err}");
     }
 }

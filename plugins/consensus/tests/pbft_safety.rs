@@ -1,10 +1,11 @@
-//! PBFT safety under random scenarios: for each n in {4, 5, 6, 7, 10}, 1,000 seeded runs with up
-//! to f Byzantine replicas (random behaviours, random replicas, the primary often among them),
-//! random K, timeouts, uniform or log-normal delays, healing partitions, small loss and
-//! crash-recoveries. No two honest replicas may finalize different digests at one height; each
-//! honest replica finalizes heights 1, 2, 3, ... in order, only submitted batches or null
-//! requests, each batch once; and every run without loss is live (all honest replicas execute
-//! every batch within 4 simulated seconds).
+//! PBFT safety under random scenarios: for each n in {4, 5, 6, 7, 8, 9, 10}, 1,000 seeded runs
+//! with up to f Byzantine replicas (random behaviours, random replicas, the primary often among
+//! them), random K, timeouts, uniform or log-normal delays, healing partitions, small loss and
+//! crash-recoveries; most runs order a few batches, about one in six orders 8 to 20 (several
+//! checkpoints with the small K). No two honest replicas may finalize different digests at one
+//! height; each honest replica finalizes heights 1, 2, 3, ... in order, only submitted batches
+//! or null requests, each batch once; and every run without loss is live (all honest replicas
+//! execute every batch within 4 simulated seconds).
 
 use std::collections::BTreeSet;
 
@@ -98,7 +99,11 @@ fn scenario(n: usize, seed: u64) -> Scenario {
             ..NetConfig::default()
         },
         workload: Workload {
-            count: rng.gen_range(1..=5),
+            count: if rng.gen_bool(1.0 / 6.0) {
+                rng.gen_range(8..=20)
+            } else {
+                rng.gen_range(1..=5)
+            },
             bytes: rng.gen_range(100..5000),
             start: 0,
             interval: rng.gen_range(0..40) * MS,
@@ -181,6 +186,16 @@ fn safety_n6() {
 #[test]
 fn safety_n7() {
     assert!(check(7) > 400);
+}
+
+#[test]
+fn safety_n8() {
+    assert!(check(8) > 400);
+}
+
+#[test]
+fn safety_n9() {
+    assert!(check(9) > 400);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 mod pbft_config;
 mod pbft_faults;
 mod pbft_normal;
+mod pbft_regressions;
 mod pbft_replica;
 mod pbft_safety;
 mod plugin;

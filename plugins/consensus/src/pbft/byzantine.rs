@@ -1,13 +1,17 @@
 //! Byzantine behaviours: the deviations a faulty replica makes from the honest state machine.
 //!
 //! A faulty replica runs the honest protocol and then changes what it sends: it equivocates as
-//! primary, withholds or corrupts its votes, or multicasts spurious VIEW-CHANGEs. A crash-silent
-//! replica does nothing at all (see [`Replica`]'s `run`).
+//! primary, withholds or corrupts its votes, or multicasts spurious VIEW-CHANGEs (backing off
+//! while its view stays the same, starting over in every new view). A crash-silent replica does
+//! nothing at all (see [`Replica`]'s `run`).
 
 use super::config::Behaviour;
 use super::messages::{Msg, Proposal, Vote, block_digest, hash};
 use super::replica::{Out, Replica, TIMER_SPURIOUS};
 use crate::sim::Action;
+
+/// A spurious view-changer's period doubles at most this many times (T/2 up to 16 T).
+const SPURIOUS_BACKOFF_MAX: u32 = 5;
 
 impl Replica {
     /// Sends a PRE-PREPARE to the backups. An equivocating primary sends it to the first half
@@ -41,18 +45,28 @@ impl Replica {
         }
     }
 
-    /// A spurious-view-change replica arms its periodic timer.
+    /// A spurious-view-change replica arms its periodic timer: every T/2 at first, doubling
+    /// (up to 2^SPURIOUS_BACKOFF_MAX times) while its view stays the same, and back to T/2 once
+    /// the view changes, so every new view is harassed again.
     pub(super) fn start_spurious(&mut self, out: &mut Out) {
         if self.behaviour == Behaviour::SpuriousViewChange {
+            let base = (self.base_timeout / 2).max(1);
+            let after = base.saturating_mul(1 << self.spurious_round.min(SPURIOUS_BACKOFF_MAX));
             out.push(Action::SetTimer {
                 id: TIMER_SPURIOUS,
-                after: (self.base_timeout / 2).max(1),
+                after,
             });
         }
     }
 
     /// Multicasts a VIEW-CHANGE for the next view while staying in the current one.
     pub(super) fn spurious_view_change(&mut self, out: &mut Out) {
+        if self.spurious_view == self.view {
+            self.spurious_round = self.spurious_round.saturating_add(1);
+        } else {
+            self.spurious_view = self.view;
+            self.spurious_round = 0;
+        }
         let vc = self.own_view_change(self.view.saturating_add(1));
         out.push(Action::Broadcast {
             msg: Msg::ViewChange(vc),

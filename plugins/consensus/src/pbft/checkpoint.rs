@@ -4,17 +4,26 @@
 //! matching ones make the checkpoint stable: the low watermark h moves to it, H = h + 2K, and
 //! the log at or below h is discarded. Executed blocks stay in the ledger (`chain`) with their
 //! commit certificates, which is what state transfer ships: a replica that learns it is behind
-//! (a stable checkpoint above what it executed, or f + 1 matching COMMITs for a sequence number
-//! it has not executed) fetches the committed blocks from f + 1 peers, checks each commit
-//! certificate, and executes them in order.
+//! (a stable checkpoint above what it executed, f + 1 COMMITs from distinct replicas for a
+//! sequence number it has not executed, f + 1 peers showing a higher height, a recovery)
+//! fetches the committed blocks from f + 1 peers in rotation, checks each commit certificate,
+//! and executes them in order. It keeps asking while it is behind: FETCH_TRIES rounds at the
+//! state-transfer timeout, then with the delay doubling up to 2^FETCH_BACKOFF_MAX times; any
+//! new evidence brings the short delay back.
+//!
+//! Memory is bounded by the log window L = 2K: CHECKPOINT votes (one per sender and sequence
+//! number) are kept up to L above the low watermark or the last executed block, and COMMIT
+//! evidence up to L above the last executed block; a vote further ahead only raises its
+//! sender's claimed height (one number per peer).
 
 use super::messages::{CertifiedBlock, Digest, Msg, StableProof, block_digest, valid_signers};
 use super::replica::{Out, Replica, TIMER_FETCH};
-use crate::sim::{Action, NodeId};
+use crate::sim::{Action, NodeId, Time};
 
-/// Fetch rounds without progress before a replica stops asking (until new evidence arrives):
-/// evidence that a sequence number exists does not prove it will ever commit with that digest.
+/// Fetch rounds at the state-transfer timeout before the retry delay starts doubling.
 const FETCH_TRIES: u32 = 4;
+/// The retry delay doubles at most this many times (64 × the state-transfer timeout).
+const FETCH_BACKOFF_MAX: u32 = 6;
 
 impl Replica {
     /// Multicasts this replica's CHECKPOINT for `seq` (just executed).
@@ -34,12 +43,16 @@ impl Replica {
         if seq <= self.stable.seq || !seq.is_multiple_of(self.k) {
             return;
         }
-        let voters = self
-            .checkpoint_votes
-            .entry(seq)
-            .or_default()
-            .entry(digest)
-            .or_default();
+        let top = self.stable.seq.max(self.last_exec);
+        if seq > top.saturating_add(self.window()) {
+            self.claim(from, seq, out);
+            return;
+        }
+        let votes = self.checkpoint_votes.entry(seq).or_default();
+        if votes.values().any(|v| v.contains(&from)) {
+            return; // One vote per sender and checkpoint.
+        }
+        let voters = votes.entry(digest).or_default();
         voters.insert(from);
         if voters.len() >= self.q {
             let proof = StableProof {
@@ -68,21 +81,56 @@ impl Replica {
         }
     }
 
-    /// Notes that blocks up to `seq` were committed by others; fetches them unless this
-    /// replica executes them on its own before the state-transfer timer fires.
+    /// New evidence that blocks up to `seq` were committed by others: fetches them unless this
+    /// replica executes them on its own before the state-transfer timer fires, and brings the
+    /// retry delay back to the state-transfer timeout.
     pub(super) fn behind(&mut self, seq: u64, out: &mut Out) {
-        if seq > self.target {
-            self.target = seq;
-            self.fetch_tries = 0;
+        self.target = self.target.max(seq);
+        self.fetch_tries = 0;
+        self.arm_fetch(out);
+    }
+
+    /// `from` showed that it reached `seq` (its executed height, or a vote beyond the window):
+    /// once f + 1 peers show a height above the last executed block, a correct one reached it.
+    pub(super) fn claim(&mut self, from: NodeId, seq: u64, out: &mut Out) {
+        let h = self.heights.entry(from).or_insert(0);
+        *h = (*h).max(seq);
+        let mut claims: Vec<u64> = self.heights.values().copied().collect();
+        claims.sort_unstable_by(|a, b| b.cmp(a));
+        if let Some(&h) = claims.get(self.f)
+            && h > self.last_exec
+        {
+            self.behind(h, out);
         }
-        if self.last_exec < self.target && self.fetch_tries < FETCH_TRIES && !self.fetch_armed {
-            self.fetch_armed = true;
-            self.fetch_goal = self.target;
-            out.push(Action::SetTimer {
-                id: TIMER_FETCH,
-                after: self.fetch_timeout,
-            });
+    }
+
+    /// The delay before the next fetch round: the state-transfer timeout for the first
+    /// FETCH_TRIES fruitless rounds, then doubling, bounded.
+    fn fetch_delay(&self) -> Time {
+        let doublings = self
+            .fetch_tries
+            .saturating_sub(FETCH_TRIES)
+            .min(FETCH_BACKOFF_MAX);
+        self.fetch_timeout.saturating_mul(1 << doublings)
+    }
+
+    /// Arms the state-transfer timer while this replica is behind, unless it is armed already
+    /// with a delay no longer than the current one.
+    fn arm_fetch(&mut self, out: &mut Out) {
+        if self.last_exec >= self.target {
+            return;
         }
+        let after = self.fetch_delay();
+        if self.fetch_armed && self.fetch_after <= after {
+            return;
+        }
+        self.fetch_armed = true;
+        self.fetch_after = after;
+        self.fetch_goal = self.target;
+        out.push(Action::SetTimer {
+            id: TIMER_FETCH,
+            after,
+        });
     }
 
     /// The state-transfer timer: still behind, ask f + 1 peers (rotating, so that at least one
@@ -91,11 +139,11 @@ impl Replica {
         self.fetch_armed = false;
         // Only what was already known when the timer started counts: in a pipelined run the
         // target keeps moving ahead of execution without anything being lost.
-        if self.last_exec < self.fetch_goal && self.fetch_tries < FETCH_TRIES {
-            self.fetch_tries += 1;
+        if self.last_exec < self.fetch_goal {
+            self.fetch_tries = self.fetch_tries.saturating_add(1);
             self.probe(out);
         }
-        self.behind(self.target, out);
+        self.arm_fetch(out);
     }
 
     /// Sends FETCH to the next f + 1 peers in rotation (their replies also carry their heights).
@@ -147,15 +195,7 @@ impl Replica {
         blocks: Vec<CertifiedBlock>,
         out: &mut Out,
     ) {
-        // f + 1 replicas claim at least this height, so a correct one has executed it.
-        self.heights.insert(from, height);
-        let mut claims: Vec<u64> = self.heights.values().copied().collect();
-        claims.sort_unstable_by(|a, b| b.cmp(a));
-        if let Some(&h) = claims.get(self.f)
-            && h > self.last_exec
-        {
-            self.behind(h, out);
-        }
+        self.claim(from, height, out);
         let full = blocks.len() as u64 >= self.window();
         for b in blocks {
             let valid = b.seq > self.last_exec
@@ -168,7 +208,6 @@ impl Replica {
         let before = self.last_exec;
         self.execute(out);
         if self.last_exec > before {
-            self.fetch_tries = 0;
             self.behind(self.target, out);
         }
         if full && self.last_exec > before {

@@ -141,11 +141,12 @@ impl Pbft {
             return Err("pbft: n = 0 replicas; at least 1 is needed".into());
         }
         let f = params.f.unwrap_or_else(|| max_faulty(n));
-        if n < 3 * f + 1 {
+        // In u128, 3f + 1 cannot overflow for any usize f.
+        let need = 3 * f as u128 + 1;
+        if (n as u128) < need {
             return Err(format!(
                 "pbft: n = {n} replicas cannot tolerate f = {f} Byzantine faults: PBFT needs \
-                 n ≥ 3f + 1 = {} (largest f for n = {n} is {})",
-                3 * f + 1,
+                 n ≥ 3f + 1 = {need} (largest f for n = {n} is {})",
                 max_faulty(n)
             ));
         }

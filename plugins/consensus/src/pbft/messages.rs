@@ -142,6 +142,9 @@ pub struct CertifiedBlock {
 /// A PBFT message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Msg {
+    /// A client request (a batch) relayed by a replica that holds it and has not executed it
+    /// (see `pbft::requests`); it carries the client's signature.
+    Request(Batch),
     /// PRE-PREPARE carrying its batch.
     PrePrepare(Proposal),
     /// PREPARE.
@@ -207,6 +210,7 @@ impl ViewChange {
 impl Message for Msg {
     fn kind(&self) -> &'static str {
         match self {
+            Self::Request(_) => "request",
             Self::PrePrepare(_) => "pre-prepare",
             Self::Prepare(_) => "prepare",
             Self::Commit(_) => "commit",
@@ -220,6 +224,7 @@ impl Message for Msg {
 
     fn size(&self) -> u64 {
         match self {
+            Self::Request(b) => HEADER_BYTES + SIGNATURE_BYTES + batch_bytes(Some(b)),
             Self::PrePrepare(p) => VOTE_BYTES + batch_bytes(p.batch.as_ref()),
             Self::Prepare(_) | Self::Commit(_) | Self::Checkpoint { .. } => VOTE_BYTES,
             Self::ViewChange(vc) => vc.size(),
@@ -252,7 +257,8 @@ impl Message for Msg {
 
     fn signatures(&self) -> u64 {
         match self {
-            Self::PrePrepare(_)
+            Self::Request(_)
+            | Self::PrePrepare(_)
             | Self::Prepare(_)
             | Self::Commit(_)
             | Self::Checkpoint { .. }

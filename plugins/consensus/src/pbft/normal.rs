@@ -112,16 +112,15 @@ impl Replica {
         }
     }
 
-    /// A COMMIT, counted per distinct sender and per digest; f + 1 matching COMMITs for a
-    /// sequence number not yet executed also tell a lagging replica what to fetch.
+    /// A COMMIT, counted per distinct sender and per digest; f + 1 COMMITs from distinct
+    /// replicas for a sequence number not yet executed (one of them correct, so the number is
+    /// prepared) also tell a lagging replica what to fetch. Evidence is kept for L sequence
+    /// numbers above the last executed one; a COMMIT further ahead raises its sender's claim.
     pub(super) fn on_commit(&mut self, from: NodeId, v: Vote, out: &mut Out) {
-        if v.seq > self.last_exec {
-            let voters = self
-                .commit_evidence
-                .entry(v.seq)
-                .or_default()
-                .entry(v.digest)
-                .or_default();
+        if v.seq > self.last_exec.saturating_add(self.window()) {
+            self.claim(from, v.seq, out);
+        } else if v.seq > self.last_exec {
+            let voters = self.commit_evidence.entry(v.seq).or_default();
             voters.insert(from);
             if voters.len() > self.f {
                 self.behind(v.seq, out);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::config::{Behaviour, Pbft};
 use super::messages::{CertifiedBlock, Digest, Msg, NewView, PreparedProof, Proposal, StableProof};
 use super::messages::{NULL_DIGEST, ViewChange};
-use crate::sim::{Action, Batch, Node, NodeId, Time};
+use crate::sim::{Action, Batch, Message, Node, NodeId, Time};
 
 /// View-change timer: waits for a pending request (active) or for a NEW-VIEW (view change).
 pub(super) const TIMER_VIEW: u64 = 1;
@@ -73,16 +73,24 @@ pub struct Replica {
     pub(super) checkpoint_votes: BTreeMap<u64, BTreeMap<Digest, BTreeSet<NodeId>>>,
     // State transfer.
     pub(super) target: u64,
-    pub(super) commit_evidence: BTreeMap<u64, BTreeMap<Digest, BTreeSet<NodeId>>>,
+    // COMMIT senders per sequence number in (last executed, last executed + L].
+    pub(super) commit_evidence: BTreeMap<u64, BTreeSet<NodeId>>,
     pub(super) fetch_round: u64,
     pub(super) fetch_armed: bool,
+    pub(super) fetch_after: Time,
     pub(super) fetch_tries: u32,
     pub(super) fetch_goal: u64,
+    // Per peer: the highest sequence number it showed it reached (blocks, far votes).
     pub(super) heights: BTreeMap<NodeId, u64>,
     // View change.
     pub(super) view_changes: BTreeMap<u64, BTreeMap<NodeId, ViewChange>>,
     pub(super) new_view: Option<NewView>,
     pub(super) answered: BTreeSet<(NodeId, u64)>,
+    // Per peer: the highest view it sent a VIEW-CHANGE or NEW-VIEW for.
+    pub(super) vouches: BTreeMap<NodeId, u64>,
+    // Spurious view change: the view it harasses and how often it has, for its back-off.
+    pub(super) spurious_view: u64,
+    pub(super) spurious_round: u32,
 }
 
 impl Replica {
@@ -123,12 +131,16 @@ impl Replica {
             commit_evidence: BTreeMap::new(),
             fetch_round: 0,
             fetch_armed: false,
+            fetch_after: 0,
             fetch_tries: 0,
             fetch_goal: 0,
             heights: BTreeMap::new(),
             view_changes: BTreeMap::new(),
             new_view: None,
             answered: BTreeSet::new(),
+            vouches: BTreeMap::new(),
+            spurious_view: 0,
+            spurious_round: 0,
         }
     }
 
@@ -170,6 +182,20 @@ impl Replica {
     /// Sequence numbers held in the message log (garbage-collected at stable checkpoints).
     pub fn log_len(&self) -> usize {
         self.log.len()
+    }
+
+    /// Votes held as evidence of others' progress: COMMIT senders (at most L sequence numbers
+    /// above the last executed one) plus CHECKPOINT votes (one per sender and checkpoint, at
+    /// most L above the low watermark or the last executed one).
+    pub fn tracked_votes(&self) -> usize {
+        let commits: usize = self.commit_evidence.values().map(BTreeSet::len).sum();
+        let checkpoints: usize = self
+            .checkpoint_votes
+            .values()
+            .flat_map(BTreeMap::values)
+            .map(BTreeSet::len)
+            .sum();
+        commits + checkpoints
     }
 
     /// A one-line summary of the replica's state, for diagnostics.
@@ -226,7 +252,7 @@ impl Replica {
 
     /// The current view-change timeout: T doubled for each successive view change.
     pub(super) fn timeout(&self) -> Time {
-        self.base_timeout << self.backoff.min(16)
+        self.base_timeout.saturating_mul(1 << self.backoff.min(16))
     }
 
     /// (Re)starts the view-change timer.
@@ -246,37 +272,18 @@ impl Replica {
         }
     }
 
-    /// A replica waiting for a request to execute starts the timer if it is not running. The
-    /// primary runs it too: a primary whose proposals do not commit (its backups are stuck in
-    /// another view, or withhold their votes) joins the backups' request for a view change.
-    pub(super) fn await_requests(&mut self, out: &mut Out) {
-        if self.active && !self.pending.is_empty() && !self.view_timer {
-            self.arm_view_timer(out);
-        }
-    }
-
-    fn on_request(&mut self, batch: Batch, out: &mut Out) {
-        if self.executed_ids.contains(&batch.id) || self.pending_ids.contains_key(&batch.id) {
-            return;
-        }
-        self.pending.insert(self.arrivals, batch);
-        self.pending_ids.insert(batch.id, self.arrivals);
-        self.arrivals += 1;
-        self.propose(out);
-        self.await_requests(out);
-    }
-
     fn dispatch(&mut self, from: NodeId, msg: Msg, out: &mut Out) {
         if from >= self.n {
             return;
         }
         match msg {
+            Msg::Request(b) => self.on_request(b, out),
             Msg::PrePrepare(p) => self.on_pre_prepare(from, p, out),
             Msg::Prepare(v) => self.on_prepare(from, v, out),
             Msg::Commit(v) => self.on_commit(from, v, out),
             Msg::Checkpoint { seq, digest } => self.on_checkpoint(from, seq, digest, out),
             Msg::ViewChange(vc) => self.on_view_change(from, vc, out),
-            Msg::NewView(nv) => self.on_new_view(nv, out),
+            Msg::NewView(nv) => self.on_new_view(from, nv, out),
             Msg::Fetch { after } => self.on_fetch(from, after, out),
             Msg::Blocks { height, blocks } => self.on_blocks(from, height, blocks, out),
         }
@@ -310,10 +317,7 @@ impl Node for Replica {
 
     fn on_timer(&mut self, _now: Time, id: u64) -> Out {
         self.run(|r, out| match id {
-            TIMER_VIEW => {
-                r.view_timer = false;
-                r.start_view_change(r.view.saturating_add(1), out);
-            }
+            TIMER_VIEW => r.on_view_timer(out),
             TIMER_FETCH => r.on_fetch_timer(out),
             TIMER_RESEND => r.resend_view_change(out),
             TIMER_SPURIOUS => r.spurious_view_change(out),
@@ -326,6 +330,7 @@ impl Node for Replica {
             // Timers were lost in the crash.
             r.view_timer = false;
             r.fetch_armed = false;
+            r.fetch_tries = 0;
             if r.active {
                 r.await_requests(out);
             } else {
@@ -338,7 +343,20 @@ impl Node for Replica {
             out.push(Action::Broadcast {
                 msg: Msg::Fetch { after },
             });
+            r.behind(r.target, out);
         })
+    }
+
+    fn verify_cost(&self, from: NodeId, msg: &Msg) -> u64 {
+        // The cheap header first: a VIEW-CHANGE already held from its sender for its view, or
+        // one for a view already installed (answered, if at all, with the stored NEW-VIEW),
+        // and a NEW-VIEW for a view already installed, are dropped unverified.
+        let dropped = match msg {
+            Msg::ViewChange(vc) => self.stale_view(vc.view) || self.holds(from, vc.view),
+            Msg::NewView(nv) => self.stale_view(nv.view),
+            _ => false,
+        };
+        if dropped { 0 } else { msg.signatures() }
     }
 
     fn is_honest(&self) -> bool {

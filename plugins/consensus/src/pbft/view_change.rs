@@ -1,6 +1,7 @@
 //! View change: VIEW-CHANGE with the stable checkpoint and the P set, NEW-VIEW with O computed
-//! by the selection rule and recomputed by every backup, the f + 1 join rule, and doubling
-//! timeouts.
+//! by the selection rule and recomputed by every backup, the f + 1 join rule, doubling
+//! timeouts, and bounded view jumps (a NEW-VIEW far ahead needs f + 1 senders; the last view,
+//! which has no successor, is never entered).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,39 @@ use super::messages::{ViewChange, block_digest, valid_signers};
 use super::replica::{Out, Replica, TIMER_RESEND};
 use crate::sim::{Action, NodeId};
 
+/// How many views past its own a replica accepts a NEW-VIEW for on the word of one sender
+/// (two rotations of primaries); further only when f + 1 peers vouch for that view.
+const VIEW_JUMP_PER_REPLICA: u64 = 2;
+
 impl Replica {
+    /// True when `w` is a view this replica has already installed (it is active in `w` or
+    /// later): a message for it is answered, if at all, from what is stored.
+    pub(super) fn stale_view(&self, w: u64) -> bool {
+        w < self.view || (w == self.view && self.active)
+    }
+
+    /// True when this replica already holds `from`'s VIEW-CHANGE for view `w`.
+    pub(super) fn holds(&self, from: NodeId, w: u64) -> bool {
+        self.view_changes
+            .get(&w)
+            .is_some_and(|m| m.contains_key(&from))
+    }
+
+    /// Notes that `from` sent a VIEW-CHANGE or NEW-VIEW for view `w`.
+    fn vouch(&mut self, from: NodeId, w: u64) {
+        let v = self.vouches.entry(from).or_insert(0);
+        *v = (*v).max(w);
+    }
+
+    /// True when view `w` may be entered: never the last view (it has no successor, so a
+    /// replica there could never change view again), and far beyond this replica's view only
+    /// when f + 1 peers (one of them correct) sent messages for `w` or a later view.
+    fn plausible_view(&self, w: u64) -> bool {
+        let jump = VIEW_JUMP_PER_REPLICA.saturating_mul(self.n as u64);
+        let vouchers = self.vouches.values().filter(|&&v| v >= w).count();
+        w < u64::MAX && (w <= self.view.saturating_add(jump) || vouchers > self.f)
+    }
+
     /// This replica's VIEW-CHANGE for view `view`: its stable checkpoint and, for every
     /// sequence number above it, its highest-view prepared certificate.
     pub(super) fn own_view_change(&self, view: u64) -> ViewChange {
@@ -149,10 +182,11 @@ impl Replica {
     /// that installed it; f + 1 for views above this replica's make it join the highest view
     /// that f + 1 senders reached.
     pub(super) fn on_view_change(&mut self, from: NodeId, vc: ViewChange, out: &mut Out) {
-        if vc.replica != from || from == self.id || !self.valid_view_change(&vc) {
+        if vc.replica != from || from == self.id || vc.view == u64::MAX {
             return;
         }
-        if vc.view < self.view || (vc.view == self.view && self.active) {
+        if self.stale_view(vc.view) {
+            // Dropped by its header (see `verify_cost`): only the stored NEW-VIEW is sent back.
             let answer = self.active
                 && (vc.view < self.view || self.is_primary())
                 && self
@@ -168,6 +202,10 @@ impl Replica {
             }
             return;
         }
+        if self.holds(from, vc.view) || !self.valid_view_change(&vc) {
+            return;
+        }
+        self.vouch(from, vc.view);
         self.view_changes
             .entry(vc.view)
             .or_default()
@@ -216,9 +254,14 @@ impl Replica {
 
     /// A NEW-VIEW (from the primary or forwarded): V must hold `q` valid VIEW-CHANGEs for the
     /// view from distinct replicas, and O must equal what the selection rule gives; otherwise
-    /// it is rejected and the view-change timer moves on to the next view.
-    pub(super) fn on_new_view(&mut self, nv: NewView, out: &mut Out) {
-        if nv.view < self.view || (nv.view == self.view && self.active) {
+    /// it is rejected and the view-change timer moves on to the next view. A view far ahead
+    /// needs f + 1 senders (see `plausible_view`): V's signatures are modelled, not checked.
+    pub(super) fn on_new_view(&mut self, from: NodeId, nv: NewView, out: &mut Out) {
+        if self.stale_view(nv.view) || from == self.id {
+            return;
+        }
+        self.vouch(from, nv.view);
+        if !self.plausible_view(nv.view) {
             return;
         }
         let senders: Vec<NodeId> = nv.view_changes.iter().map(|vc| vc.replica).collect();

@@ -169,8 +169,10 @@ impl<N: Node> Simulation<N> {
                 if self.crashed[to] {
                     return;
                 }
-                let verify = msg.signatures() * self.net.verify_us;
-                let done = self.cpu_free[to].max(now) + verify;
+                // Charged on arrival, by what the receiver's state makes it verify.
+                let sigs = self.nodes[to].verify_cost(from, &msg);
+                let verify = sigs.saturating_mul(self.net.verify_us);
+                let done = self.cpu_free[to].max(now).saturating_add(verify);
                 self.cpu_free[to] = done;
                 self.push(done, Event::Handle { from, to, msg });
             }

@@ -106,6 +106,14 @@ pub trait Node {
     fn on_start(&mut self, now: Time) -> Vec<Action<Self::Msg>>;
     /// An input from outside (for example a client request).
     fn on_input(&mut self, now: Time, input: Self::Input) -> Vec<Action<Self::Msg>>;
+    /// Signatures this node verifies before it handles `msg` from `from`, given its state: the
+    /// CPU cost the simulator charges when the message arrives ([`NetConfig::verify_us`] each).
+    /// A node that can drop a duplicate or stale message by its header returns fewer than
+    /// [`Message::signatures`], which is the default.
+    fn verify_cost(&self, from: NodeId, msg: &Self::Msg) -> u64 {
+        let _ = from;
+        msg.signatures()
+    }
     /// A message from `from` (the network authenticates senders: `from` is never spoofed).
     fn on_message(&mut self, now: Time, from: NodeId, msg: Self::Msg) -> Vec<Action<Self::Msg>>;
     /// A timer set by this node fired.
