@@ -36,6 +36,7 @@ pub fn run(config: &Path, out: Option<PathBuf>, jobs: Option<usize>) -> Result<(
         spec: exp.spec(),
         malicious: exp.malicious().iter().copied().collect(),
         global: &result.global,
+        ledger: exp.ledger(),
         started_utc,
         wall_s: t0.elapsed().as_secs_f64(),
     };

@@ -190,6 +190,18 @@ fn a_pbft_run_ledger_verifies_and_a_tampered_copy_does_not() {
     );
     let rounds = std::fs::read_to_string(out.join("rounds.csv")).unwrap();
     assert!(rounds.contains("pre-prepare:"), "{rounds}");
+    // The manifest anchors the chain: a wrong tip there is refused too.
+    let manifest = out.join("manifest.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("[ledger]\nblocks = 3\n"), "{text}");
+    std::fs::write(&manifest, text.replace("\ntip = \"", "\ntip = \"00")).unwrap();
+    let anchored = verify(&out);
+    let stderr = String::from_utf8_lossy(&anchored.stderr);
+    assert!(
+        stderr.contains("manifest.toml: [ledger] records 3 blocks"),
+        "{stderr}"
+    );
+    std::fs::write(&manifest, text).unwrap();
     // One flipped byte in the middle of the ledger: exit 1, one line naming the block.
     let ledger = out.join("ledger.bin");
     let mut bytes = std::fs::read(&ledger).unwrap();

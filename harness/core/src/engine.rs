@@ -126,6 +126,11 @@ impl Experiment {
         self.spec
     }
 
+    /// The ledger written so far.
+    pub fn ledger(&self) -> &Chain {
+        &self.chain
+    }
+
     /// The malicious hospitals.
     pub fn malicious(&self) -> &BTreeSet<usize> {
         &self.malicious

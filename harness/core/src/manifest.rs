@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use securefl_api::{Dataset, ModelSpec};
 
 use crate::config::Config;
-use crate::ledger::{hex, model_hash};
+use crate::ledger::{Chain, hex, model_hash};
 use crate::plugins::Plugins;
 use crate::records::SCHEMA_VERSION;
 
@@ -41,6 +41,8 @@ pub struct RunFacts<'a> {
     pub malicious: Vec<usize>,
     /// The final global model.
     pub global: &'a [f32],
+    /// The run's ledger (its genesis and tip anchor `ledger.bin`).
+    pub ledger: &'a Chain,
     /// Start time, UTC, RFC 3339.
     pub started_utc: String,
     /// Wall-clock duration.
@@ -76,6 +78,12 @@ pub fn render(build: &BuildInfo, facts: &RunFacts<'_>) -> String {
             .into(),
     );
     doc.insert("model".into(), toml::Value::Table(model));
+    let mut ledger = toml::Table::new();
+    ledger.insert("blocks".into(), (facts.ledger.blocks() as i64).into());
+    let genesis = facts.ledger.genesis_hash().unwrap_or_default();
+    ledger.insert("genesis".into(), hex(&genesis).into());
+    ledger.insert("tip".into(), hex(&facts.ledger.tip()).into());
+    doc.insert("ledger".into(), toml::Value::Table(ledger));
     let plugins = facts.plugins.used.iter().map(|(kind, info)| {
         let mut t = toml::Table::new();
         t.insert("kind".into(), kind.name().into());

@@ -14,6 +14,7 @@ pub struct Chain {
     keys: Keyring,
     prev: [u8; 32],
     height: u64,
+    genesis: Option<[u8; 32]>,
 }
 
 impl Chain {
@@ -23,7 +24,23 @@ impl Chain {
             keys,
             prev: [0; 32],
             height: 0,
+            genesis: None,
         }
+    }
+
+    /// Blocks written so far.
+    pub fn blocks(&self) -> u64 {
+        self.height
+    }
+
+    /// Hash of the last block (zeros before genesis).
+    pub fn tip(&self) -> [u8; 32] {
+        self.prev
+    }
+
+    /// Hash of the genesis block, once written.
+    pub fn genesis_hash(&self) -> Option<[u8; 32]> {
+        self.genesis
     }
 
     /// The genesis block: the public key directory and the hash of the initial global model,
@@ -42,7 +59,9 @@ impl Chain {
             author: 0,
             payload: model_hash(initial).to_vec(),
         };
-        self.seal(0, &[dir, model], 0, &all, 0)
+        let block = self.seal(0, &[dir, model], 0, &all, 0);
+        self.genesis = Some(self.prev);
+        block
     }
 
     /// The next block: `txs` of `round`, proposed by validator `proposer` and final at

@@ -10,6 +10,7 @@ use securefl_api::TxKind;
 
 use super::block::{Block, Sig, SignedTx, blake, merkle_root};
 use super::chain::{Signers, decode_directory, signers};
+use super::hex;
 use super::keys::Role;
 use super::store::{self, FILE};
 
@@ -68,11 +69,39 @@ pub fn verify_run(dir: &Path) -> Result<Verified, String> {
             ));
         }
     }
+    check_anchor(dir, records.len(), &prev)?;
     Ok(Verified {
         blocks: records.len(),
         models,
         tip: prev,
     })
+}
+
+/// A finished run's manifest records the chain's length and tip (`[ledger]`): the ledger must
+/// end where the manifest says, so that rewriting the whole chain also means editing it.
+fn check_anchor(dir: &Path, blocks: usize, tip: &[u8; 32]) -> Result<(), String> {
+    let path = dir.join("manifest.toml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let Some(anchor) = doc.get("ledger").and_then(toml::Value::as_table) else {
+        return Ok(());
+    };
+    let want_tip = anchor.get("tip").and_then(toml::Value::as_str);
+    let want_blocks = anchor.get("blocks").and_then(toml::Value::as_integer);
+    if want_tip != Some(hex(tip).as_str()) || want_blocks != Some(blocks as i64) {
+        return Err(format!(
+            "{}: [ledger] records {} blocks ending at {}, but ledger.bin has {blocks} ending at {}",
+            path.display(),
+            want_blocks.unwrap_or(-1),
+            want_tip.unwrap_or("nothing"),
+            hex(tip)
+        ));
+    }
+    Ok(())
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
