@@ -95,7 +95,11 @@ impl<N: Observed> SimConsensus<N> {
     }
 
     fn fail(&self, message: String) -> PluginError {
-        PluginError::invalid(format!("{}: {message}", self.name))
+        let prefix = format!("{}: ", self.name);
+        match message.starts_with(&prefix) {
+            true => PluginError::invalid(message),
+            false => PluginError::invalid(format!("{prefix}{message}")),
+        }
     }
 
     fn simulation(&mut self, ctx: &ConsensusCtx) -> Result<&mut Simulation<N>, PluginError> {

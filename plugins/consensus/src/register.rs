@@ -177,6 +177,19 @@ pub fn register(reg: &mut Registry) -> Result<(), RegistryError> {
     .cite("Aura (OpenEthereum); Ekparinya, Gramoli & Jourjon, The Attack of the Clones against Proof-of-Authority, NDSS 2020");
     reg.add::<dyn Consensus>(Factory::new(info, |p| {
         let params: PoaPlugin = p.parse()?;
-        build_poa(params).map_err(|e| securefl_api::ParamError::field("poa", e))
+        build_poa(params).map_err(|e| {
+            // The parameter check names the field in its message: point the error at it.
+            let message = e.trim_start_matches("poa: ").to_owned();
+            let field = ["step-us", "finality", "max-batches-per-block"]
+                .into_iter()
+                .find(|f| message.contains(f));
+            match field {
+                Some(f) => securefl_api::ParamError::field(f, message),
+                None => securefl_api::ParamError {
+                    field: None,
+                    message,
+                },
+            }
+        })
     }))
 }
