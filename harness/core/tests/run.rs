@@ -22,10 +22,14 @@ fn experiment(text: &str, data: &Path, jobs: usize) -> Experiment {
     Experiment::prepare(cfg, plugins, &ctx, jobs).unwrap()
 }
 
-#[test]
-fn three_hospitals_two_rounds_beat_the_majority_class() {
-    let Some(data) = real_data_dir() else { return };
-    let mut exp = experiment(&config_text(3, 2), &data, 2);
+/// Runs `exp` into a run folder in a temporary directory (kept alive by the first value).
+fn run_to_folder(
+    exp: &mut Experiment,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    securefl_core::RunResult,
+) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let mut writer = RunDir::create(&out, exp.dataset().class_names.clone()).unwrap();
@@ -33,6 +37,14 @@ fn three_hospitals_two_rounds_beat_the_majority_class() {
     writer
         .finish("status = \"complete\"\n", &result.global)
         .unwrap();
+    (dir, out, result)
+}
+
+#[test]
+fn three_hospitals_two_rounds_beat_the_majority_class() {
+    let Some(data) = real_data_dir() else { return };
+    let mut exp = experiment(&config_text(3, 2), &data, 2);
+    let (_dir, out, result) = run_to_folder(&mut exp);
 
     let test = &exp.dataset().test;
     let counts = test.class_counts(2);
@@ -180,13 +192,7 @@ fn a_backdoor_success_rate_is_reported_every_round() {
 /// The hospitals of the aggregation record of round 1 in the run's ledger, as `show` prints them.
 fn aggregated_on_ledger(text: &str, data: &Path) -> String {
     let mut exp = experiment(text, data, 2);
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("run");
-    let mut writer = RunDir::create(&out, exp.dataset().class_names.clone()).unwrap();
-    let result = exp.run(&mut writer).unwrap();
-    writer
-        .finish("status = \"complete\"\n", &result.global)
-        .unwrap();
+    let (_dir, out, _) = run_to_folder(&mut exp);
     securefl_core::ledger::verify_run(&out).unwrap();
     let shown = securefl_core::ledger::show_run(&out).unwrap();
     let line = shown.lines().find(|l| l.contains("aggregation")).unwrap();
