@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the run failed; 2 invalid input (config, data, command line).
 //! Every error is one line on stderr.
 
+mod plugin;
 mod progress;
 mod registry;
 mod run;
@@ -45,6 +46,21 @@ enum Command {
     Ledger {
         #[command(subcommand)]
         action: LedgerAction,
+    },
+    /// Inspect a dynamic plugin library.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginAction {
+    /// Load a plugin library, check its ABI version, and print its manifest. Exit 2 when it is
+    /// not a securefl plugin or speaks another ABI.
+    Check {
+        /// The library (`.so`, `.dylib` or `.dll`).
+        path: PathBuf,
     },
 }
 
@@ -94,6 +110,9 @@ fn main() -> ExitCode {
         Command::Run { config, out, jobs } => run::run(&config, out, jobs),
         Command::List => list(),
         Command::Ledger { action } => ledger(action),
+        Command::Plugin {
+            action: PluginAction::Check { path },
+        } => plugin::check(&path),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

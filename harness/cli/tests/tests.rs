@@ -8,6 +8,8 @@ use securefl_datasets::testing::real_data_dir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_securefl");
 
+mod dynamic;
+
 fn tiny_config(hospitals: usize, rounds: usize) -> String {
     format!(
         "securefl = 1\nseed = 3\n\n[federation]\nhospitals = {hospitals}\nrounds = {rounds}\n\n\

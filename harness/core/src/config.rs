@@ -38,8 +38,10 @@ impl fmt::Display for ConfigError {
 pub struct PluginSpec {
     /// The plugin's registered name.
     pub kind: String,
-    /// Everything but `kind`.
+    /// Everything but `kind` and `library`.
     pub params: Params,
+    /// A dynamic plugin's library, as written (relative to the config file unless absolute).
+    pub library: Option<String>,
     /// The line of the section, for error messages.
     pub line: Option<usize>,
 }
@@ -49,6 +51,9 @@ impl PluginSpec {
     pub fn to_table(&self) -> toml::Table {
         let mut t = toml::Table::new();
         t.insert("kind".into(), toml::Value::String(self.kind.clone()));
+        if let Some(lib) = &self.library {
+            t.insert("library".into(), toml::Value::String(lib.clone()));
+        }
         t.extend(self.params.table().clone());
         t
     }
@@ -58,6 +63,7 @@ impl PluginSpec {
         Self {
             kind: kind.to_owned(),
             params: Params::empty(),
+            library: None,
             line: None,
         }
     }
@@ -352,12 +358,25 @@ fn plugin_spec(
     section: &str,
     t: toml::Spanned<toml::Table>,
 ) -> Result<PluginSpec, ConfigError> {
-    let line = Some(line_of(source, t.span().start));
+    let start = line_of(source, t.span().start);
+    let line = Some(start);
     let mut table = t.into_inner();
+    let library = match table.remove("library") {
+        None => None,
+        Some(toml::Value::String(lib)) => Some(lib),
+        Some(_) => {
+            return Err(ConfigError {
+                path: path.to_owned(),
+                line: line_of_key_after(source, "library", start).or(line),
+                message: format!("[{section}] `library`: expected a path string"),
+            });
+        }
+    };
     match table.remove("kind") {
         Some(toml::Value::String(kind)) => Ok(PluginSpec {
             kind,
             params: Params::new(table),
+            library,
             line,
         }),
         _ => Err(ConfigError {

@@ -7,6 +7,7 @@
 pub mod adversary;
 pub mod config;
 pub mod detection;
+pub mod dynamic;
 pub mod engine;
 pub mod ledger;
 pub mod manifest;

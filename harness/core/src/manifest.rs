@@ -84,13 +84,18 @@ pub fn render(build: &BuildInfo, facts: &RunFacts<'_>) -> String {
     ledger.insert("genesis".into(), hex(&genesis).into());
     ledger.insert("tip".into(), hex(&facts.ledger.tip()).into());
     doc.insert("ledger".into(), toml::Value::Table(ledger));
-    let plugins = facts.plugins.used.iter().map(|(kind, info)| {
+    let plugins = facts.plugins.used.iter().map(|used| {
+        let info = &used.info;
         let mut t = toml::Table::new();
-        t.insert("kind".into(), kind.name().into());
+        t.insert("kind".into(), used.kind.name().into());
         t.insert("name".into(), info.name.clone().into());
         t.insert("version".into(), info.version.clone().into());
         if let Some(c) = &info.citation {
             t.insert("citation".into(), c.clone().into());
+        }
+        if let Some((path, sha256)) = &used.library {
+            t.insert("library".into(), path.display().to_string().into());
+            t.insert("library_sha256".into(), sha256.clone().into());
         }
         toml::Value::Table(t)
     });

@@ -1,11 +1,15 @@
 //! Building a config's plugins from the registry, and refusing impossible settings up front.
 
+use std::path::PathBuf;
+
+use securefl_abi::host::LoadedLibrary;
 use securefl_api::{
     Attack, CnnBackend, Consensus, DatasetSource, Defense, ParamError, Partitioner, PluginInfo,
     PluginKind, PluginTrait, PreAggregator, Registry, Setting, SmpcProtocol,
 };
 
 use crate::config::{Config, ConfigError, PluginSpec};
+use crate::dynamic;
 
 /// Every plugin of one run, built.
 pub struct Plugins {
@@ -25,8 +29,30 @@ pub struct Plugins {
     pub smpc: Box<dyn SmpcProtocol>,
     /// The consensus protocol.
     pub consensus: Box<dyn Consensus>,
-    /// `(kind, info)` of every plugin used, for the manifest.
-    pub used: Vec<(PluginKind, PluginInfo)>,
+    /// Every plugin used, for the manifest.
+    pub used: Vec<UsedPlugin>,
+}
+
+/// A plugin a run used, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsedPlugin {
+    /// Its kind.
+    pub kind: PluginKind,
+    /// Name, version, summary, citation.
+    pub info: PluginInfo,
+    /// For a dynamic plugin, its library's canonical path and sha256.
+    pub library: Option<(PathBuf, String)>,
+}
+
+impl UsedPlugin {
+    /// A dynamic plugin from `lib`.
+    pub fn dynamic(kind: PluginKind, lib: &LoadedLibrary) -> Self {
+        Self {
+            kind,
+            info: lib.manifest().info.clone(),
+            library: Some((lib.path().to_owned(), lib.sha256().to_owned())),
+        }
+    }
 }
 
 impl Plugins {
@@ -37,9 +63,15 @@ impl Plugins {
             backend: build(cfg, reg, &cfg.backend, "backend", &mut used)?,
             dataset: build(cfg, reg, &cfg.dataset, "dataset", &mut used)?,
             partitioner: build(cfg, reg, &cfg.partition, "partition", &mut used)?,
-            attack: build(cfg, reg, &cfg.attack, "attack", &mut used)?,
+            attack: match cfg.attack.library {
+                Some(_) => dynamic::attack(cfg, reg, &cfg.attack, &mut used)?,
+                None => build(cfg, reg, &cfg.attack, "attack", &mut used)?,
+            },
             pre_aggregators: Vec::new(),
-            defense: build(cfg, reg, &cfg.defense, "defense", &mut used)?,
+            defense: match cfg.defense.library {
+                Some(_) => dynamic::defense(cfg, reg, &cfg.defense, &mut used)?,
+                None => build(cfg, reg, &cfg.defense, "defense", &mut used)?,
+            },
             smpc: build(cfg, reg, &cfg.smpc, "smpc", &mut used)?,
             consensus: build(cfg, reg, &cfg.consensus, "consensus", &mut used)?,
             used: Vec::new(),
@@ -88,8 +120,9 @@ fn build<T: PluginTrait + ?Sized>(
     reg: &Registry,
     spec: &PluginSpec,
     section: &str,
-    used: &mut Vec<(PluginKind, PluginInfo)>,
+    used: &mut Vec<UsedPlugin>,
 ) -> Result<Box<T>, ConfigError> {
+    dynamic::refuse(cfg, spec, section)?;
     let factory = reg
         .get::<T>(&spec.kind)
         .map_err(|e| cfg.error(spec, section, Some("kind"), &e.to_string()))?;
@@ -101,6 +134,10 @@ fn build<T: PluginTrait + ?Sized>(
             &format!("{} (plugin `{}`)", e.message, spec.kind),
         )
     })?;
-    used.push((T::KIND, factory.info().clone()));
+    used.push(UsedPlugin {
+        kind: T::KIND,
+        info: factory.info().clone(),
+        library: None,
+    });
     Ok(plugin)
 }
