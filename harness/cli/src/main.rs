@@ -7,6 +7,7 @@ mod plugin;
 mod progress;
 mod registry;
 mod run;
+mod sweep;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -39,6 +40,35 @@ enum Command {
         /// Hospitals trained in parallel (default: the number of CPUs); results do not depend on it.
         #[arg(long)]
         jobs: Option<usize>,
+    },
+    /// Run a grid of experiments from a sweep spec: cells in parallel, finished cells
+    /// skipped (a re-run resumes), tables merged into the output folder.
+    Sweep {
+        /// The sweep spec.
+        spec: PathBuf,
+        /// A named profile of the spec (`[profiles.NAME]`).
+        #[arg(long)]
+        profile: Option<String>,
+        /// The output folder (default: results/<name>[-<profile>]).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Cells run at once (default: the spec's `[run] workers`).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Run only shard I of N (`I/N`, from 0); merge later with `securefl collect`.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<(usize, usize)>,
+    },
+    /// Merge the tables of a sweep's finished cells (after sharded runs).
+    Collect {
+        /// The sweep spec.
+        spec: PathBuf,
+        /// The profile the sweep ran with.
+        #[arg(long)]
+        profile: Option<String>,
+        /// The sweep's output folder (default: results/<name>[-<profile>]).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// List every registered plugin with kind, name, summary and citation.
     List,
@@ -108,6 +138,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config, out, jobs } => run::run(&config, out, jobs),
+        Command::Sweep {
+            spec,
+            profile,
+            out,
+            workers,
+            shard,
+        } => sweep::sweep(sweep::SweepArgs {
+            spec,
+            profile,
+            out,
+            workers,
+            shard,
+        }),
+        Command::Collect { spec, profile, out } => {
+            sweep::collect(&spec, profile.as_deref(), out.as_deref())
+        }
         Command::List => list(),
         Command::Ledger { action } => ledger(action),
         Command::Plugin {
@@ -121,6 +167,21 @@ fn main() -> ExitCode {
             ExitCode::from(e.code)
         }
     }
+}
+
+/// `I/N` with `I < N`.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s.split_once('/').ok_or("expected I/N, e.g. 0/4")?;
+    let (i, n): (usize, usize) = (
+        i.parse().map_err(|_| "I is not a number")?,
+        n.parse().map_err(|_| "N is not a number")?,
+    );
+    if i >= n {
+        return Err(format!(
+            "shard {i} of {n} does not exist (shards count from 0)"
+        ));
+    }
+    Ok((i, n))
 }
 
 /// A failure to report: one line and an exit code.

@@ -28,7 +28,8 @@ impl Progress {
     }
 }
 
-fn style(template: &str) -> ProgressStyle {
+/// A bar style from a template.
+pub(crate) fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .expect("progress templates are valid")
         .progress_chars("=> ")

@@ -1,0 +1,203 @@
+//! `securefl sweep` and `securefl collect`: a grid of runs from one spec, in parallel,
+//! resumable, merged into long tables.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
+use securefl_core::{Config, Plugins};
+use securefl_sweep::cell::display_value;
+use securefl_sweep::{Cell, CellState, Layout, RunOptions, Spec, SweepObserver};
+
+use crate::Failure;
+use crate::progress::style;
+
+/// What `securefl sweep` was asked.
+pub struct SweepArgs {
+    /// The spec file.
+    pub spec: PathBuf,
+    /// A named profile.
+    pub profile: Option<String>,
+    /// The output folder (default `results/<name>[-<profile>]`).
+    pub out: Option<PathBuf>,
+    /// Cells at once (default: the spec's `[run] workers`).
+    pub workers: Option<usize>,
+    /// `(index, count)`: run only this shard, and leave merging to `collect`.
+    pub shard: Option<(usize, usize)>,
+}
+
+/// Runs the sweep: checks every cell's config, runs the unfinished cells, merges the tables.
+pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
+    let (spec, layout, cells) = open(&args.spec, args.profile.as_deref(), args.out.as_deref())?;
+    let mine = match args.shard {
+        Some((i, n)) => securefl_sweep::shard(&cells, i, n),
+        None => cells.clone(),
+    };
+    check_cells(&spec, &layout, &mine)?;
+    let workers = args.workers.unwrap_or(spec.workers).max(1);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let opts = RunOptions {
+        program: std::env::current_exe().map_err(Failure::run)?,
+        workers,
+        jobs: (cpus / workers).max(1),
+        spec_dir: spec_dir(&spec.path),
+    };
+    let bars = Bars::new(&mine, &layout, workers);
+    let (_, failed) =
+        securefl_sweep::run_cells(&layout, &mine, &opts, &bars).map_err(Failure::run)?;
+    bars.finish();
+    if args.shard.is_none() {
+        securefl_sweep::tables::merge(&layout, &cells).map_err(Failure::run)?;
+    }
+    report(&layout, &mine, failed)
+}
+
+/// Merges the finished cells' tables (after sharded runs).
+pub fn collect(spec: &Path, profile: Option<&str>, out: Option<&Path>) -> Result<(), Failure> {
+    let (_, layout, cells) = open(spec, profile, out)?;
+    let merged = securefl_sweep::tables::merge(&layout, &cells).map_err(Failure::run)?;
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}: merged {merged} of {} cells",
+        layout.root().display(),
+        cells.len()
+    );
+    Ok(())
+}
+
+fn open(
+    spec: &Path,
+    profile: Option<&str>,
+    out: Option<&Path>,
+) -> Result<(Spec, Layout, Vec<Cell>), Failure> {
+    let spec = Spec::load(spec, profile).map_err(Failure::input)?;
+    let default = match &spec.profile {
+        Some(p) => format!("{}-{p}", spec.name),
+        None => spec.name.clone(),
+    };
+    let root = out.map_or_else(|| Path::new("results").join(default), Path::to_owned);
+    let layout = Layout::new(&root);
+    std::fs::create_dir_all(layout.cells())
+        .map_err(|e| Failure::input(format!("{}: {e}", root.display())))?;
+    let cells = securefl_sweep::expand(&spec);
+    Ok((spec, layout, cells))
+}
+
+fn spec_dir(spec: &Path) -> PathBuf {
+    let dir = spec.parent().unwrap_or(Path::new("."));
+    dir.canonicalize().unwrap_or_else(|_| dir.to_owned())
+}
+
+/// Parses and builds every cell's config before anything runs: one bad cell refuses the sweep
+/// with its config error and its axis values.
+fn check_cells(spec: &Spec, layout: &Layout, cells: &[Cell]) -> Result<(), Failure> {
+    let reg = crate::registry::builtin().map_err(Failure::run)?;
+    let dir = spec_dir(&spec.path);
+    for cell in cells {
+        let config = securefl_sweep::run::runnable_config(&cell.config, &dir);
+        let text = toml::to_string(&config).map_err(Failure::run)?;
+        let path = layout.config(&cell.id);
+        securefl_core::rundir::write_atomic(&path, text.as_bytes()).map_err(Failure::run)?;
+        let checked =
+            Config::parse(&path, &text).and_then(|cfg| Plugins::build(&cfg, &reg).map(drop));
+        if let Err(e) = checked {
+            return Err(Failure::input(format!(
+                "{} (cell {}: {})",
+                e,
+                cell.id,
+                axes(cell)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn axes(cell: &Cell) -> String {
+    let parts: Vec<String> = cell
+        .axes
+        .iter()
+        .map(|(p, v)| format!("{p} = {}", display_value(v)))
+        .collect();
+    parts.join(", ")
+}
+
+fn report(layout: &Layout, cells: &[Cell], failed: usize) -> Result<(), Failure> {
+    let done = cells
+        .iter()
+        .filter(|c| layout.state(&c.id) == CellState::Done)
+        .count();
+    let _ = writeln!(
+        std::io::stdout(),
+        "{}: {done} of {} cells done, {failed} failed (status and errors in cells.csv)",
+        layout.root().display(),
+        cells.len()
+    );
+    if failed > 0 {
+        return Err(Failure::run(format!(
+            "{failed} cell(s) failed; see {}",
+            layout.root().join("cells").display()
+        )));
+    }
+    Ok(())
+}
+
+/// The multi-progress view: one bar for the cells, one per worker for its cell's rounds.
+struct Bars {
+    multi: MultiProgress,
+    total: ProgressBar,
+    workers: Vec<ProgressBar>,
+}
+
+impl Bars {
+    fn new(cells: &[Cell], layout: &Layout, workers: usize) -> Self {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let done = cells
+            .iter()
+            .filter(|c| layout.state(&c.id) == CellState::Done)
+            .count();
+        let total = multi.add(ProgressBar::new(cells.len() as u64));
+        total.set_style(style(
+            "cells  [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
+        ));
+        total.set_position(done as u64);
+        let workers = (0..workers)
+            .map(|_| {
+                let bar = multi.add(ProgressBar::new(0));
+                bar.set_style(style("  {prefix:>16} [{bar:20}] round {pos}/{len} {msg}"));
+                bar
+            })
+            .collect();
+        Self {
+            multi,
+            total,
+            workers,
+        }
+    }
+
+    fn finish(&self) {
+        let _ = self.multi.clear();
+    }
+}
+
+impl SweepObserver for Bars {
+    fn started(&self, worker: usize, cell: &Cell, rounds: usize) {
+        let bar = &self.workers[worker];
+        bar.set_prefix(cell.id.clone());
+        bar.set_length(rounds as u64);
+        bar.set_position(0);
+        bar.set_message(axes(cell));
+    }
+
+    fn progress(&self, worker: usize, round: usize) {
+        self.workers[worker].set_position(round as u64);
+    }
+
+    fn finished(&self, _worker: usize, cell: &Cell, state: &CellState) {
+        self.total.inc(1);
+        if let CellState::Failed { message, .. } = state {
+            self.multi
+                .println(format!("cell {} failed: {message}", cell.id))
+                .ok();
+        }
+    }
+}

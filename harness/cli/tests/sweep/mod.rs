@@ -1,0 +1,212 @@
+//! `securefl sweep` end to end on real data: every cell's rows exactly once, a second run is a
+//! no-op, a sweep killed with SIGKILL and run again ends with the tables of an uninterrupted
+//! one, and shards merged by `collect` equal a single run.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{BIN, real_data_dir, without_timing};
+
+/// Four cells (two defenses × two seeds) of a three-hospital, two-round federation.
+const SPEC: &str = r#"securefl-sweep = 1
+name = "tiny"
+
+[base]
+securefl = 1
+seed = 3
+federation = { hospitals = 3, rounds = 2 }
+dataset = { kind = "medmnist", flag = "pneumoniamnist" }
+model = { arch = "paper-cnn" }
+train = { local-epochs = 1, batch-size = 64, optimizer = { kind = "adam", lr = 0.001 } }
+adversary = { fraction = 0.34 }
+attack = { kind = "sign-flip", scale = 4.0 }
+
+[sweep]
+defense = [{ kind = "fedavg" }, { kind = "median" }]
+seed = [1, 2]
+
+[profiles.one]
+sweep = { seed = [1], defense = [{ kind = "fedavg" }] }
+"#;
+
+struct Sweep {
+    dir: tempfile::TempDir,
+}
+
+impl Sweep {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("spec.toml"), SPEC).unwrap();
+        Self { dir }
+    }
+
+    fn command(&self, data: &Path, out: &str, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("sweep")
+            .arg(self.dir.path().join("spec.toml"))
+            .arg("--out")
+            .arg(self.dir.path().join(out))
+            .args(extra)
+            .env("SECUREFL_DATA", data)
+            .env("SECUREFL_OFFLINE", "1");
+        cmd
+    }
+
+    fn run(&self, data: &Path, out: &str, extra: &[&str]) -> String {
+        let o = self.command(data, out, extra).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// The merged tables without their timing columns.
+    fn tables(&self, out: &str) -> Vec<String> {
+        [
+            "cells.csv",
+            "rounds.csv",
+            "clients.csv",
+            "classes.csv",
+            "detection.csv",
+        ]
+        .iter()
+        .map(|t| without_timing(&std::fs::read_to_string(self.path(out).join(t)).unwrap()))
+        .collect()
+    }
+}
+
+#[test]
+fn a_sweep_runs_every_cell_once_and_a_second_run_is_a_no_op() {
+    let Some(real) = real_data_dir() else { return };
+    let s = Sweep::new();
+    let stdout = s.run(&real, "a", &["--workers", "2"]);
+    assert!(stdout.contains("4 of 4 cells done, 0 failed"), "{stdout}");
+    let cells = std::fs::read_to_string(s.path("a/cells.csv")).unwrap();
+    assert_eq!(
+        cells.lines().next(),
+        Some("cell,index,status,error,defense,seed")
+    );
+    assert_eq!(cells.matches(",done,,").count(), 4, "{cells}");
+    let rounds = std::fs::read_to_string(s.path("a/rounds.csv")).unwrap();
+    assert_eq!(
+        rounds.lines().count(),
+        1 + 4 * 3,
+        "three rows (rounds 0-2) per cell"
+    );
+    for line in cells.lines().skip(1) {
+        let id = line.split(',').next().unwrap();
+        assert_eq!(rounds.matches(&format!("{id},")).count(), 3, "{id}");
+    }
+    let first = s.tables("a");
+    let stamp = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let run_dir = s
+        .path("a/cells")
+        .join(cells.lines().nth(1).unwrap().split(',').next().unwrap());
+    let before = stamp(&run_dir.join("manifest.toml"));
+    s.run(&real, "a", &[]);
+    assert_eq!(
+        stamp(&run_dir.join("manifest.toml")),
+        before,
+        "finished cells are skipped"
+    );
+    assert_eq!(s.tables("a"), first);
+}
+
+#[test]
+fn a_sweep_killed_midway_resumes_to_the_tables_of_an_uninterrupted_one() {
+    let Some(real) = real_data_dir() else { return };
+    let s = Sweep::new();
+    s.run(&real, "whole", &["--workers", "1"]);
+    let mut child = s
+        .command(&real, "killed", &["--workers", "1"])
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill the sweep and its running cell once one cell has finished and the next has begun.
+    let cells = s.path("killed/cells");
+    let t0 = Instant::now();
+    loop {
+        let finished = count(&cells, |n| n.len() == 16);
+        let running = count(&cells, |n| n.ends_with(".partial"));
+        if (finished >= 1 && running >= 1) || t0.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGKILL to the sweep's process group: the sweep and its running cell die at once.
+    let group = format!("kill -9 -{}", child.id());
+    assert!(
+        Command::new("sh")
+            .args(["-c", &group])
+            .status()
+            .unwrap()
+            .success()
+    );
+    child.wait().unwrap();
+    assert!(
+        count(&cells, |n| n.len() == 16) < 4,
+        "the sweep was killed before it ended"
+    );
+    s.run(&real, "killed", &["--workers", "1"]);
+    assert_eq!(s.tables("killed"), s.tables("whole"));
+}
+
+#[test]
+fn shards_merged_by_collect_equal_a_single_run() {
+    let Some(real) = real_data_dir() else { return };
+    let s = Sweep::new();
+    s.run(&real, "single", &["--workers", "2"]);
+    let shard0 = s.run(&real, "sharded", &["--shard", "0/2"]);
+    assert!(shard0.contains("2 of 2 cells done"), "{shard0}");
+    assert!(
+        !s.path("sharded/rounds.csv").exists(),
+        "shards leave merging to collect"
+    );
+    s.run(&real, "sharded", &["--shard", "1/2"]);
+    let o = Command::new(BIN)
+        .arg("collect")
+        .arg(s.path("spec.toml"))
+        .arg("--out")
+        .arg(s.path("sharded"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(s.tables("sharded"), s.tables("single"));
+}
+
+#[test]
+fn a_profile_narrows_the_grid_and_a_bad_cell_refuses_the_sweep() {
+    let Some(real) = real_data_dir() else { return };
+    let s = Sweep::new();
+    let stdout = s.run(&real, "one", &["--profile", "one"]);
+    assert!(stdout.contains("1 of 1 cells done"), "{stdout}");
+    let bad = SPEC.replace("{ kind = \"median\" }", "{ kind = \"krum\", f = 1 }");
+    std::fs::write(s.path("spec.toml"), bad).unwrap();
+    let o = s.command(&real, "bad", &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("krum") && stderr.contains("(cell "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("defense = { kind = \"krum\", f = 1 }, seed = 1"),
+        "{stderr}"
+    );
+}
+
+fn count(dir: &Path, keep: impl Fn(&str) -> bool) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir() && keep(&e.file_name().to_string_lossy()))
+            .count()
+    })
+}

@@ -1,0 +1,127 @@
+//! Cells: the cartesian product of a spec's axes, each a whole run config with a stable id.
+//!
+//! A cell's id is the first 16 hex digits of blake2b-256 over its resolved config, written
+//! canonically (keys sorted at every level, `name` left out), so the id names exactly the
+//! experiment: it does not move when axes are reordered, when other cells are added, or when
+//! the sweep is renamed. Its seed is the config's `seed` (a `seed` axis gives replicates), and
+//! every random stream of the run derives from it; cells that differ only in, say, the defense
+//! share partitions and initial models (common random numbers).
+
+use blake2::{Blake2b, Digest, digest::consts::U32};
+
+use crate::spec::{Spec, set_path};
+
+/// One experiment of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    /// Position in the expansion order (the last axis varies fastest).
+    pub index: usize,
+    /// The stable id.
+    pub id: String,
+    /// `(axis path, value)` for every axis.
+    pub axes: Vec<(String, toml::Value)>,
+    /// The resolved run config, `name` set to `<sweep>-<id>`.
+    pub config: toml::Table,
+}
+
+/// Every cell of `spec`, in expansion order. Two axis combinations that resolve to the same
+/// config (an axis repeating a value) are one cell.
+pub fn expand(spec: &Spec) -> Vec<Cell> {
+    let mut cells: Vec<Cell> = Vec::new();
+    for combo in product(spec.axes.iter().map(|a| a.values.len()).collect()) {
+        let mut config = spec.base.clone();
+        let mut axes = Vec::new();
+        for (axis, &i) in spec.axes.iter().zip(&combo) {
+            let value = axis.values[i].clone();
+            set_path(&mut config, &axis.path, value.clone());
+            axes.push((axis.path.clone(), value));
+        }
+        config.remove("name");
+        let id = cell_id(&config);
+        if cells.iter().any(|c| c.id == id) {
+            continue;
+        }
+        config.insert("name".into(), format!("{}-{id}", spec.name).into());
+        cells.push(Cell {
+            index: cells.len(),
+            id,
+            axes,
+            config,
+        });
+    }
+    cells
+}
+
+/// All index combinations of lists with these lengths, the last varying fastest.
+fn product(lens: Vec<usize>) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new()];
+    for len in lens {
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                (0..len).map(move |i| {
+                    let mut v = prefix.clone();
+                    v.push(i);
+                    v
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// The id of a resolved config (without `name`).
+pub fn cell_id(config: &toml::Table) -> String {
+    let text = toml::to_string(&canonical(config)).unwrap_or_default();
+    let digest = Blake2b::<U32>::digest(text.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The table with its keys sorted at every level.
+fn canonical(t: &toml::Table) -> toml::Table {
+    let mut keys: Vec<&String> = t.keys().collect();
+    keys.sort();
+    keys.into_iter()
+        .map(|k| (k.clone(), canonical_value(&t[k])))
+        .collect()
+}
+
+fn canonical_value(v: &toml::Value) -> toml::Value {
+    match v {
+        toml::Value::Table(t) => toml::Value::Table(canonical(t)),
+        toml::Value::Array(a) => toml::Value::Array(a.iter().map(canonical_value).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A value as it appears in a table cell: strings bare, a plugin section with only `kind` as
+/// its kind, other tables as inline TOML.
+pub fn display_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Table(t) if t.len() == 1 && t.contains_key("kind") => inline_str(&t["kind"]),
+        toml::Value::Table(t) => {
+            let inner: Vec<String> = t
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", inline(v)))
+                .collect();
+            format!("{{ {} }}", inner.join(", "))
+        }
+        other => inline(other),
+    }
+}
+
+fn inline_str(v: &toml::Value) -> String {
+    v.as_str().map_or_else(|| inline(v), str::to_owned)
+}
+
+fn inline(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Table(_) => display_value(v),
+        toml::Value::Array(a) => {
+            let inner: Vec<String> = a.iter().map(inline).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,118 @@
+//! The merged tables of a sweep: every finished cell's `rounds.csv`, `clients.csv`,
+//! `classes.csv` and `detection.csv`, each row prefixed with the cell's id and axis values,
+//! in cell order, plus `cells.csv` with every cell's status.
+//!
+//! The tables are rebuilt from the finished run folders every time and written atomically, so
+//! they hold each finished cell's rows exactly once, whatever was killed when. Cells whose
+//! table headers differ (written by different schema versions) are refused, never mixed.
+
+use std::fmt::Write as _;
+
+use securefl_core::rundir::write_atomic;
+
+use crate::cell::{Cell, display_value};
+use crate::layout::{CellState, Layout};
+
+/// The per-run tables merged into long tables.
+pub const TABLES: [&str; 4] = ["rounds.csv", "clients.csv", "classes.csv", "detection.csv"];
+
+/// Writes `cells.csv` and the merged tables into the layout's root; returns the number of
+/// finished cells merged.
+pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
+    let axes: Vec<&str> = cells
+        .first()
+        .map(|c| c.axes.iter().map(|(p, _)| p.as_str()).collect())
+        .unwrap_or_default();
+    write(layout, "cells.csv", &cells_table(layout, cells, &axes))?;
+    let done: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| layout.state(&c.id) == CellState::Done)
+        .collect();
+    for table in TABLES {
+        write(layout, table, &long_table(layout, &done, &axes, table)?)?;
+    }
+    Ok(done.len())
+}
+
+fn write(layout: &Layout, name: &str, text: &str) -> Result<(), String> {
+    write_atomic(&layout.root().join(name), text.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// `cell,index,status,error,<axes…>`, one row per cell.
+fn cells_table(layout: &Layout, cells: &[Cell], axes: &[&str]) -> String {
+    let mut out = String::from("cell,index,status,error");
+    axes.iter().for_each(|a| out.extend([",", &csv_field(a)]));
+    out.push('\n');
+    for cell in cells {
+        let state = layout.state(&cell.id);
+        let error = match &state {
+            CellState::Failed { message, .. } => message.as_str(),
+            _ => "",
+        };
+        let _ = write!(
+            out,
+            "{},{},{},{}",
+            cell.id,
+            cell.index,
+            state.as_str(),
+            csv_field(error)
+        );
+        out.push_str(&axis_fields(cell));
+        out.push('\n');
+    }
+    out
+}
+
+/// One long table: the header of the first finished cell, prefixed with the cell columns.
+fn long_table(
+    layout: &Layout,
+    done: &[&Cell],
+    axes: &[&str],
+    table: &str,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let mut header: Option<String> = None;
+    for cell in done {
+        let path = layout.run_dir(&cell.id).join(table);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut lines = text.lines();
+        let head = lines.next().unwrap_or_default();
+        match &header {
+            None => {
+                out.push_str("cell");
+                axes.iter().for_each(|a| out.extend([",", &csv_field(a)]));
+                let _ = writeln!(out, ",{head}");
+                header = Some(head.to_owned());
+            }
+            Some(h) if h != head => {
+                return Err(format!(
+                    "{}: its columns differ from the other cells' (a run from another schema version?); rerun it or move it out",
+                    path.display()
+                ));
+            }
+            Some(_) => {}
+        }
+        let prefix = format!("{}{}", cell.id, axis_fields(cell));
+        for line in lines.filter(|l| !l.is_empty()) {
+            let _ = writeln!(out, "{prefix},{line}");
+        }
+    }
+    Ok(out)
+}
+
+fn axis_fields(cell: &Cell) -> String {
+    cell.axes
+        .iter()
+        .map(|(_, v)| format!(",{}", csv_field(&display_value(v))))
+        .collect()
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}

@@ -1,0 +1,182 @@
+//! Spec parsing, profiles, expansion and stable ids on hand-written specs.
+
+use std::path::Path;
+
+use crate::cell::{cell_id, display_value, expand};
+use crate::shard;
+use crate::spec::Spec;
+
+const SPEC: &str = r#"securefl-sweep = 1
+name = "grid"
+
+[base]
+securefl = 1
+seed = 1
+federation = { hospitals = 4, rounds = 5 }
+dataset = { kind = "medmnist", flag = "pneumoniamnist" }
+
+[sweep]
+"dataset.flag" = ["pneumoniamnist", "bloodmnist"]
+attack = [{ kind = "none" }, { kind = "sign-flip", scale = 4.0 }]
+seed = [42, 1, 2]
+
+[profiles.smoke]
+base = { "federation.rounds" = 2 }
+sweep = { seed = [42], defense = [{ kind = "fedavg" }, { kind = "median" }] }
+
+[run]
+workers = 2
+"#;
+
+fn parse(text: &str, profile: Option<&str>) -> Result<Spec, String> {
+    Spec::parse(Path::new("/x/grid.toml"), text, profile).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_grid_is_the_cartesian_product_last_axis_fastest() {
+    let spec = parse(SPEC, None).unwrap();
+    assert_eq!(spec.workers, 2);
+    let cells = expand(&spec);
+    assert_eq!(cells.len(), 12);
+    let seeds: Vec<String> = cells[..3]
+        .iter()
+        .map(|c| display_value(&c.axes[2].1))
+        .collect();
+    assert_eq!(seeds, ["42", "1", "2"]);
+    assert_eq!(
+        display_value(&cells[3].axes[1].1),
+        "{ kind = \"sign-flip\", scale = 4.0 }"
+    );
+    assert_eq!(
+        cells[11].config["dataset"]["flag"].as_str(),
+        Some("bloodmnist")
+    );
+    assert_eq!(
+        cells[11].config["dataset"]["kind"].as_str(),
+        Some("medmnist")
+    );
+    assert_eq!(cells[4].config["seed"].as_integer(), Some(1));
+    let name = format!("grid-{}", cells[0].id);
+    assert_eq!(cells[0].config["name"].as_str(), Some(name.as_str()));
+    let ids: std::collections::BTreeSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids.len(), 12, "ids are distinct");
+}
+
+#[test]
+fn ids_name_the_experiment_not_the_sweep() {
+    let a = expand(&parse(SPEC, None).unwrap());
+    let reordered = SPEC.replace(
+        "\"dataset.flag\" = [\"pneumoniamnist\", \"bloodmnist\"]\n",
+        "",
+    ) + "[sweep.dataset]\nflag = [\"bloodmnist\", \"pneumoniamnist\"]\n";
+    let reordered = reordered.replace("name = \"grid\"", "name = \"other\"");
+    let b = expand(&parse(&reordered, None).unwrap());
+    let ids_a: std::collections::BTreeSet<_> = a.iter().map(|c| c.id.clone()).collect();
+    let ids_b: std::collections::BTreeSet<_> = b.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(ids_a, ids_b, "axis order and sweep name do not change ids");
+    let mut t = a[0].config.clone();
+    t.remove("name");
+    assert_eq!(cell_id(&t), a[0].id);
+    t.insert("seed".into(), 7.into());
+    assert_ne!(cell_id(&t), a[0].id);
+}
+
+#[test]
+fn a_profile_overrides_the_base_and_replaces_or_adds_axes() {
+    let spec = parse(SPEC, Some("smoke")).unwrap();
+    let cells = expand(&spec);
+    assert_eq!(cells.len(), 2 * 2 * 2);
+    assert!(
+        cells
+            .iter()
+            .all(|c| c.config["federation"]["rounds"].as_integer() == Some(2))
+    );
+    assert!(
+        cells
+            .iter()
+            .all(|c| c.config["federation"]["hospitals"].as_integer() == Some(4))
+    );
+    assert!(
+        cells
+            .iter()
+            .all(|c| c.config["seed"].as_integer() == Some(42))
+    );
+    assert_eq!(spec.axes.last().unwrap().path, "defense");
+}
+
+#[test]
+fn repeated_values_give_one_cell() {
+    let spec = parse(&SPEC.replace("[42, 1, 2]", "[42, 42]"), None).unwrap();
+    let cells = expand(&spec);
+    assert_eq!(cells.len(), 4);
+    assert_eq!(
+        cells.iter().map(|c| c.index).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
+}
+
+#[test]
+fn shards_partition_the_cells() {
+    let cells = expand(&parse(SPEC, None).unwrap());
+    let mut all: Vec<usize> = (0..3)
+        .flat_map(|i| shard(&cells, i, 3))
+        .map(|c| c.index)
+        .collect();
+    all.sort();
+    assert_eq!(all, (0..12).collect::<Vec<_>>());
+}
+
+#[test]
+fn bad_specs_are_one_line_naming_file_line_and_problem() {
+    let cases = [
+        (
+            SPEC.replace("securefl-sweep = 1", "securefl-sweep = 9"),
+            "grid.toml:1: sweep format 9",
+        ),
+        (
+            SPEC.replace("securefl-sweep = 1\n", ""),
+            "missing `securefl-sweep = 1`",
+        ),
+        (
+            SPEC.replace("seed = [42, 1, 2]", "seeds = [42]"),
+            ":13: `seeds` is not a config field",
+        ),
+        (
+            SPEC.replace("seed = [42, 1, 2]", "seed = 42"),
+            ":13: axis `seed` must be a list",
+        ),
+        (
+            SPEC.replace("seed = [42, 1, 2]", "seed = []"),
+            ":13: axis `seed` has no values",
+        ),
+        (SPEC.replace("[run]", "[runs]"), "unknown field `runs`"),
+        (
+            SPEC.replace("workers = 2", "workers = 0"),
+            "`workers` must be at least 1",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = parse(&text, None).unwrap_err();
+        assert!(e.contains(want), "want {want:?} in {e:?}");
+        assert!(e.starts_with("/x/grid.toml"), "{e}");
+        assert_eq!(e.lines().count(), 1);
+    }
+    let e = parse(SPEC, Some("huge")).unwrap_err();
+    assert!(e.contains("unknown profile `huge` (known: smoke)"), "{e}");
+}
+
+#[test]
+fn a_base_file_is_read_relative_to_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("base.toml"), "securefl = 1\nseed = 5\n").unwrap();
+    let text = "securefl-sweep = 1\nbase = \"base.toml\"\n[sweep]\nseed = [1, 2]\n";
+    let spec = Spec::parse(&dir.path().join("s.toml"), text, None).unwrap();
+    assert_eq!(spec.name, "s");
+    assert_eq!(expand(&spec).len(), 2);
+    let missing = text.replace("base.toml", "nope.toml");
+    let e = Spec::parse(&dir.path().join("s.toml"), &missing, None).unwrap_err();
+    assert!(
+        e.to_string().contains("s.toml:2: `base`: cannot read"),
+        "{e}"
+    );
+}
