@@ -5,7 +5,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use securefl_api::{Dataset, ModelSpec};
+use securefl_api::{Dataset, FaultModel, ModelSpec};
 
 use crate::config::Config;
 use crate::ledger::{Chain, hex, model_hash};
@@ -78,6 +78,10 @@ pub fn render(build: &BuildInfo, facts: &RunFacts<'_>) -> String {
             .into(),
     );
     doc.insert("model".into(), toml::Value::Table(model));
+    doc.insert(
+        "threat_model".into(),
+        toml::Value::Table(threat_table(facts)),
+    );
     let mut ledger = toml::Table::new();
     ledger.insert("blocks".into(), (facts.ledger.blocks() as i64).into());
     let genesis = facts.ledger.genesis_hash().unwrap_or_default();
@@ -102,6 +106,37 @@ pub fn render(build: &BuildInfo, facts: &RunFacts<'_>) -> String {
     doc.insert("plugins".into(), toml::Value::Array(plugins.collect()));
     doc.insert("config".into(), toml::Value::Table(facts.cfg.resolved()));
     toml::to_string(&doc).expect("the manifest is plain TOML data")
+}
+
+/// The assumptions a run's numbers hold under, in the words the sweep tables repeat on every
+/// row (`threat_*` columns), so results of incomparable settings never mix silently.
+fn threat_table(facts: &RunFacts<'_>) -> toml::Table {
+    let p = facts.plugins;
+    let caps = p.smpc.caps();
+    let smpc = match caps.parties {
+        0 => "plaintext".to_owned(),
+        n => {
+            let dealer = if caps.dealer { " + dealer" } else { "" };
+            format!("{} {n} parties{dealer}", caps.security.as_str())
+        }
+    };
+    let consensus = match p.consensus.fault_model() {
+        FaultModel::Trusted => "trusted".to_owned(),
+        FaultModel::Crash { max_faulty } => format!("crash f={max_faulty}"),
+        FaultModel::Byzantine { max_faulty } => format!("byzantine f={max_faulty}"),
+    };
+    let attacker = if facts.malicious.is_empty() {
+        "none"
+    } else {
+        p.attack.knowledge().as_str()
+    };
+    let plaintext = p.defense.caps().needs_plaintext || !p.pre_aggregators.is_empty();
+    let mut t = toml::Table::new();
+    t.insert("smpc".into(), smpc.into());
+    t.insert("consensus".into(), consensus.into());
+    t.insert("attacker".into(), attacker.into());
+    t.insert("plaintext_updates".into(), plaintext.into());
+    t
 }
 
 fn run_table(build: &BuildInfo, facts: &RunFacts<'_>) -> toml::Table {

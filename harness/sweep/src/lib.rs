@@ -6,6 +6,7 @@ pub mod cell;
 pub mod layout;
 pub mod run;
 pub mod spec;
+pub mod summary;
 pub mod tables;
 
 pub use cell::{Cell, expand};

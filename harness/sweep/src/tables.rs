@@ -1,6 +1,7 @@
 //! The merged tables of a sweep: every finished cell's `rounds.csv`, `clients.csv`,
 //! `classes.csv` and `detection.csv`, each row prefixed with the cell's id and axis values,
-//! in cell order, plus `cells.csv` with every cell's status.
+//! in cell order, plus `cells.csv` with every cell's status and `summary.csv` (see
+//! [`crate::summary`]).
 //!
 //! The tables are rebuilt from the finished run folders every time and written atomically, so
 //! they hold each finished cell's rows exactly once, whatever was killed when. Cells whose
@@ -12,9 +13,21 @@ use securefl_core::rundir::write_atomic;
 
 use crate::cell::{Cell, display_value};
 use crate::layout::{CellState, Layout};
+use crate::summary;
 
 /// The per-run tables merged into long tables.
 pub const TABLES: [&str; 4] = ["rounds.csv", "clients.csv", "classes.csv", "detection.csv"];
+
+/// The threat-model columns every merged row carries (from `[threat_model]` of the cell's
+/// manifest): SMPC security model and parties, consensus fault model, attacker knowledge, and
+/// whether the defense read updates in the clear.
+pub const THREAT_COLUMNS: [&str; 4] = [
+    "threat_smpc",
+    "threat_consensus",
+    "threat_attacker",
+    "threat_plaintext",
+];
+const THREAT_KEYS: [&str; 4] = ["smpc", "consensus", "attacker", "plaintext_updates"];
 
 /// Writes `cells.csv` and the merged tables into the layout's root; returns the number of
 /// finished cells merged.
@@ -23,7 +36,7 @@ pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
         .first()
         .map(|c| c.axes.iter().map(|(p, _)| p.as_str()).collect())
         .unwrap_or_default();
-    write(layout, "cells.csv", &cells_table(layout, cells, &axes))?;
+    write(layout, "cells.csv", &cells_table(layout, cells, &axes)?)?;
     let done: Vec<&Cell> = cells
         .iter()
         .filter(|c| layout.state(&c.id) == CellState::Done)
@@ -31,6 +44,16 @@ pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
     for table in TABLES {
         write(layout, table, &long_table(layout, &done, &axes, table)?)?;
     }
+    let mut rows = Vec::new();
+    for cell in &done {
+        let read = |t: &str| {
+            let path = layout.run_dir(&cell.id).join(t);
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+        };
+        let metrics = summary::cell_metrics(&read("rounds.csv")?, &read("detection.csv")?);
+        rows.push((*cell, threat_values(layout, cell)?, metrics));
+    }
+    write(layout, "summary.csv", &summary::summary(&rows))?;
     Ok(done.len())
 }
 
@@ -38,10 +61,11 @@ fn write(layout: &Layout, name: &str, text: &str) -> Result<(), String> {
     write_atomic(&layout.root().join(name), text.as_bytes()).map_err(|e| e.to_string())
 }
 
-/// `cell,index,status,error,<axes…>`, one row per cell.
-fn cells_table(layout: &Layout, cells: &[Cell], axes: &[&str]) -> String {
+/// `cell,index,status,error,<axes…>,<threat columns>`, one row per cell.
+fn cells_table(layout: &Layout, cells: &[Cell], axes: &[&str]) -> Result<String, String> {
     let mut out = String::from("cell,index,status,error");
     axes.iter().for_each(|a| out.extend([",", &csv_field(a)]));
+    THREAT_COLUMNS.iter().for_each(|c| out.extend([",", c]));
     out.push('\n');
     for cell in cells {
         let state = layout.state(&cell.id);
@@ -58,9 +82,44 @@ fn cells_table(layout: &Layout, cells: &[Cell], axes: &[&str]) -> String {
             csv_field(error)
         );
         out.push_str(&axis_fields(cell));
+        match state {
+            CellState::Done => out.push_str(&threat_fields(layout, cell)?),
+            _ => out.push_str(&",".repeat(THREAT_COLUMNS.len())),
+        }
         out.push('\n');
     }
-    out
+    Ok(out)
+}
+
+/// `,<smpc>,<consensus>,<attacker>,<plaintext>` from the cell's manifest.
+fn threat_fields(layout: &Layout, cell: &Cell) -> Result<String, String> {
+    let values = threat_values(layout, cell)?;
+    Ok(values
+        .iter()
+        .map(|v| format!(",{}", csv_field(v)))
+        .collect())
+}
+
+/// The threat-model values of a finished cell, in [`THREAT_COLUMNS`] order.
+fn threat_values(layout: &Layout, cell: &Cell) -> Result<Vec<String>, String> {
+    let path = layout.run_dir(&cell.id).join("manifest.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let threat = doc
+        .get("threat_model")
+        .and_then(toml::Value::as_table)
+        .ok_or_else(|| {
+            format!(
+                "{}: no [threat_model] (a run from an older securefl?)",
+                path.display()
+            )
+        })?;
+    Ok(THREAT_KEYS
+        .iter()
+        .map(|k| threat.get(*k).map(display_value).unwrap_or_default())
+        .collect())
 }
 
 /// One long table: the header of the first finished cell, prefixed with the cell columns.
@@ -82,6 +141,7 @@ fn long_table(
             None => {
                 out.push_str("cell");
                 axes.iter().for_each(|a| out.extend([",", &csv_field(a)]));
+                THREAT_COLUMNS.iter().for_each(|c| out.extend([",", c]));
                 let _ = writeln!(out, ",{head}");
                 header = Some(head.to_owned());
             }
@@ -93,7 +153,8 @@ fn long_table(
             }
             Some(_) => {}
         }
-        let prefix = format!("{}{}", cell.id, axis_fields(cell));
+        let threat = threat_fields(layout, cell)?;
+        let prefix = format!("{}{}{threat}", cell.id, axis_fields(cell));
         for line in lines.filter(|l| !l.is_empty()) {
             let _ = writeln!(out, "{prefix},{line}");
         }

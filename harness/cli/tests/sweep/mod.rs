@@ -72,6 +72,7 @@ impl Sweep {
             "clients.csv",
             "classes.csv",
             "detection.csv",
+            "summary.csv",
         ]
         .iter()
         .map(|t| without_timing(&std::fs::read_to_string(self.path(out).join(t)).unwrap()))
@@ -88,7 +89,24 @@ fn a_sweep_runs_every_cell_once_and_a_second_run_is_a_no_op() {
     let cells = std::fs::read_to_string(s.path("a/cells.csv")).unwrap();
     assert_eq!(
         cells.lines().next(),
-        Some("cell,index,status,error,defense,seed")
+        Some(
+            "cell,index,status,error,defense,seed,threat_smpc,threat_consensus,threat_attacker,threat_plaintext"
+        )
+    );
+    assert!(
+        cells.contains(",median,1,plaintext,trusted,own,true"),
+        "{cells}"
+    );
+    let summary = std::fs::read_to_string(s.path("a/summary.csv")).unwrap();
+    assert!(
+        summary.starts_with("group,defense,threat_smpc,"),
+        "{summary}"
+    );
+    let acc = summary.lines().filter(|l| l.contains(",test_accuracy,2,"));
+    assert_eq!(
+        acc.count(),
+        2,
+        "one accuracy row per defense, over both seeds: {summary}"
     );
     assert_eq!(cells.matches(",done,,").count(), 4, "{cells}");
     let rounds = std::fs::read_to_string(s.path("a/rounds.csv")).unwrap();

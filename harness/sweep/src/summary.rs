@@ -1,0 +1,185 @@
+//! `summary.csv`: per group of cells that differ only in their seed, per metric, the mean,
+//! the sample standard deviation and a seeded 95% percentile-bootstrap confidence interval
+//! over the seeds.
+//!
+//! Metrics are the final round's `test_accuracy`, `test_balanced_accuracy`, `test_auc` and
+//! `backdoor_asr` (rounds.csv), and `tpr`, `fpr`, `precision` and `rounds_to_first_rejection`
+//! (detection.csv); a metric a cell does not have (an empty field) is left out of that cell's
+//! group, and `n` says how many seeds remain. Timing never enters the summary, so it is
+//! byte-identical for the same runs. The bootstrap draws 2,000 resamples from a stream seeded
+//! by blake2b of the group and metric names: no seed comes from outside the spec.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use rand::Rng as _;
+
+use crate::cell::{Cell, display_value};
+use crate::tables::{THREAT_COLUMNS, csv_field};
+
+/// Final-round columns of `rounds.csv` summarised.
+pub const ROUND_METRICS: [&str; 4] = [
+    "test_accuracy",
+    "test_balanced_accuracy",
+    "test_auc",
+    "backdoor_asr",
+];
+/// Columns of `detection.csv` summarised.
+pub const DETECTION_METRICS: [&str; 4] = ["tpr", "fpr", "precision", "rounds_to_first_rejection"];
+/// Bootstrap resamples.
+pub const RESAMPLES: usize = 2000;
+
+/// One finished cell's metric values, by metric name.
+pub type CellMetrics = BTreeMap<String, f64>;
+
+/// Reads a cell's metrics from its run folder's tables (empty fields are absent).
+pub fn cell_metrics(rounds_csv: &str, detection_csv: &str) -> CellMetrics {
+    let mut out = CellMetrics::new();
+    for (text, names) in [
+        (rounds_csv, &ROUND_METRICS[..]),
+        (detection_csv, &DETECTION_METRICS[..]),
+    ] {
+        let mut lines = text.lines().filter(|l| !l.is_empty());
+        let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+        let Some(last) = lines.next_back() else {
+            continue;
+        };
+        let row: Vec<&str> = last.split(',').collect();
+        for name in names {
+            let value = header
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| row.get(i))
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| v.is_finite());
+            if let Some(v) = value {
+                out.insert((*name).to_owned(), v);
+            }
+        }
+    }
+    out
+}
+
+/// `summary.csv` over finished cells: `(cell, threat fields, metrics)`, in cell order.
+pub fn summary(cells: &[(&Cell, Vec<String>, CellMetrics)]) -> String {
+    let axes: Vec<&str> = cells
+        .first()
+        .map(|(c, _, _)| group_axes(c).map(|(p, _)| p.as_str()).collect())
+        .unwrap_or_default();
+    let mut out = String::from("group");
+    axes.iter().for_each(|a| out.extend([",", &csv_field(a)]));
+    THREAT_COLUMNS.iter().for_each(|c| out.extend([",", c]));
+    out.push_str(",metric,n,mean,std,ci95_low,ci95_high\n");
+    for (key, members) in groups(cells) {
+        let (cell, threat, _) = members[0];
+        for metric in ROUND_METRICS.iter().chain(&DETECTION_METRICS) {
+            let values: Vec<f64> = members
+                .iter()
+                .filter_map(|(_, _, m)| m.get(*metric).copied())
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let (lo, hi) = bootstrap_ci(&values, &format!("{key}/{metric}"));
+            let _ = write!(out, "{}", csv_field(&key));
+            group_axes(cell)
+                .for_each(|(_, v)| out.extend([",".into(), csv_field(&display_value(v))]));
+            threat
+                .iter()
+                .for_each(|t| out.extend([",".into(), csv_field(t)]));
+            let _ = writeln!(
+                out,
+                ",{metric},{},{},{},{lo},{hi}",
+                values.len(),
+                mean(&values),
+                std_dev(&values).map_or(String::new(), |s| s.to_string()),
+            );
+        }
+    }
+    out
+}
+
+/// The axes that define a group: all but `seed`.
+fn group_axes(cell: &Cell) -> impl Iterator<Item = &(String, toml::Value)> {
+    cell.axes.iter().filter(|(p, _)| p != "seed")
+}
+
+/// Cells grouped by their non-seed axis values and threat model, in order of first appearance.
+#[allow(clippy::type_complexity, reason = "a local grouping of borrowed rows")]
+fn groups<'a>(
+    cells: &'a [(&'a Cell, Vec<String>, CellMetrics)],
+) -> Vec<(String, Vec<&'a (&'a Cell, Vec<String>, CellMetrics)>)> {
+    let mut out: Vec<(String, Vec<_>)> = Vec::new();
+    for entry in cells {
+        let mut parts: Vec<String> = group_axes(entry.0)
+            .map(|(p, v)| format!("{p}={}", display_value(v)))
+            .collect();
+        parts.extend(entry.1.iter().cloned());
+        let key = parts.join(" ");
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, members)) => members.push(entry),
+            None => out.push((key, vec![entry])),
+        }
+    }
+    out
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// The sample standard deviation; none for a single value.
+fn std_dev(v: &[f64]) -> Option<f64> {
+    (v.len() > 1).then(|| {
+        let m = mean(v);
+        (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+    })
+}
+
+/// The 2.5th and 97.5th percentiles of the means of [`RESAMPLES`] resamples.
+pub fn bootstrap_ci(values: &[f64], stream: &str) -> (f64, f64) {
+    use blake2::{Blake2b, Digest, digest::consts::U8};
+    let seed = u64::from_le_bytes(Blake2b::<U8>::digest(stream.as_bytes()).into());
+    let mut rng = securefl_api::rng(seed, &["bootstrap"]);
+    let mut means: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            let sum: f64 = (0..values.len())
+                .map(|_| values[rng.gen_range(0..values.len())])
+                .sum();
+            sum / values.len() as f64
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((q * (RESAMPLES - 1) as f64).round() as usize).min(RESAMPLES - 1)];
+    (at(0.025), at(0.975))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_is_seeded_and_brackets_the_mean() {
+        let v = [0.80, 0.85, 0.90];
+        let (lo, hi) = bootstrap_ci(&v, "g/test_accuracy");
+        assert_eq!((lo, hi), bootstrap_ci(&v, "g/test_accuracy"));
+        assert!(
+            lo >= 0.80 && hi <= 0.90 && lo < 0.85 && hi > 0.85,
+            "{lo} {hi}"
+        );
+        assert_eq!(bootstrap_ci(&[0.5], "x"), (0.5, 0.5));
+        assert!((std_dev(&v).unwrap() - 0.05).abs() < 1e-12);
+        assert_eq!(std_dev(&[1.0]), None);
+    }
+
+    #[test]
+    fn metrics_come_from_the_last_row_and_skip_empty_fields() {
+        let rounds = "round,test_accuracy,test_auc,backdoor_asr\n0,0.5,0.4,\n1,0.8,0.9,\n";
+        let detection = "tpr,fpr,precision\n1,0.25,\n";
+        let m = cell_metrics(rounds, detection);
+        assert_eq!(m.get("test_accuracy"), Some(&0.8));
+        assert_eq!(m.get("test_auc"), Some(&0.9));
+        assert_eq!(m.get("fpr"), Some(&0.25));
+        assert!(!m.contains_key("backdoor_asr") && !m.contains_key("precision"));
+    }
+}
