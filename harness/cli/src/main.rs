@@ -58,6 +58,16 @@ enum Command {
         /// Run only shard I of N (`I/N`, from 0); merge later with `securefl collect`.
         #[arg(long, value_parser = parse_shard)]
         shard: Option<(usize, usize)>,
+        /// Write an sbatch job-array script (one shard per array task) into the output folder
+        /// and submit it when `sbatch` is on the PATH.
+        #[arg(long)]
+        slurm: bool,
+        /// Array tasks for `--slurm` (default: one per cell, at most 64).
+        #[arg(long, requires = "slurm")]
+        tasks: Option<usize>,
+        /// With `--slurm`: wait for the array to finish (`sbatch --wait`), then merge.
+        #[arg(long, requires = "slurm")]
+        wait: bool,
     },
     /// Merge the tables of a sweep's finished cells (after sharded runs).
     Collect {
@@ -144,13 +154,23 @@ fn main() -> ExitCode {
             out,
             workers,
             shard,
-        } => sweep::sweep(sweep::SweepArgs {
-            spec,
-            profile,
-            out,
-            workers,
-            shard,
-        }),
+            slurm,
+            tasks,
+            wait,
+        } => {
+            let args = sweep::SweepArgs {
+                spec,
+                profile,
+                out,
+                workers,
+                shard,
+            };
+            if slurm {
+                sweep::slurm(args, tasks, wait)
+            } else {
+                sweep::sweep(args)
+            }
+        }
         Command::Collect { spec, profile, out } => {
             sweep::collect(&spec, profile.as_deref(), out.as_deref())
         }

@@ -52,6 +52,88 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     report(&layout, &mine, failed)
 }
 
+/// `--slurm`: checks every cell, writes `OUT/sweep.sbatch` (one shard per array task) and
+/// submits it when `sbatch` is on the PATH; with `wait`, waits for the array and merges.
+pub fn slurm(args: SweepArgs, tasks: Option<usize>, wait: bool) -> Result<(), Failure> {
+    let (spec, layout, cells) = open(&args.spec, args.profile.as_deref(), args.out.as_deref())?;
+    check_cells(&spec, &layout, &cells)?;
+    let tasks = tasks
+        .unwrap_or(cells.len().min(64))
+        .clamp(1, cells.len().max(1));
+    let abs = |p: &Path| {
+        p.canonicalize()
+            .map_err(|e| Failure::input(format!("{}: {e}", p.display())))
+    };
+    let (program, spec_path, out) = (
+        std::env::current_exe().map_err(Failure::run)?,
+        abs(&spec.path)?,
+        abs(layout.root())?,
+    );
+    std::fs::create_dir_all(out.join("slurm")).map_err(Failure::run)?;
+    let job = securefl_sweep::slurm::SlurmJob {
+        program: &program,
+        spec: &spec_path,
+        profile: spec.profile.as_deref(),
+        out: &out,
+        name: &spec.name,
+        tasks,
+        cpus: 1,
+    };
+    let script = out.join("sweep.sbatch");
+    securefl_core::rundir::write_atomic(&script, securefl_sweep::slurm::script(&job).as_bytes())
+        .map_err(Failure::run)?;
+    let mut stdout = std::io::stdout().lock();
+    let Ok(sbatch) = which("sbatch") else {
+        let _ = writeln!(
+            stdout,
+            "wrote {} ({tasks} array tasks, {} cells); no sbatch here: submit it on the cluster, then run `securefl collect`",
+            script.display(),
+            cells.len()
+        );
+        return Ok(());
+    };
+    let mut cmd = std::process::Command::new(sbatch);
+    cmd.arg("--parsable").current_dir(&out);
+    if wait {
+        cmd.arg("--wait");
+    }
+    let o = cmd.arg(&script).output().map_err(Failure::run)?;
+    let id = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    if !wait && !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr).trim().replace('\n', " ");
+        return Err(Failure::run(format!("sbatch failed: {err}")));
+    }
+    let _ = writeln!(
+        stdout,
+        "submitted job array {id} ({tasks} tasks, {} cells)",
+        cells.len()
+    );
+    if !wait {
+        return Ok(());
+    }
+    drop(stdout);
+    securefl_sweep::tables::merge(&layout, &cells).map_err(Failure::run)?;
+    let failed = cells
+        .iter()
+        .filter(|c| {
+            matches!(
+                layout.state(&c.id),
+                CellState::Failed { .. } | CellState::Pending
+            )
+        })
+        .count();
+    report(&layout, &cells, failed)
+}
+
+/// The first executable `name` on the PATH.
+fn which(name: &str) -> Result<PathBuf, ()> {
+    let path = std::env::var_os("PATH").ok_or(())?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
+
 /// Merges the finished cells' tables (after sharded runs).
 pub fn collect(spec: &Path, profile: Option<&str>, out: Option<&Path>) -> Result<(), Failure> {
     let (_, layout, cells) = open(spec, profile, out)?;

@@ -5,6 +5,7 @@
 pub mod cell;
 pub mod layout;
 pub mod run;
+pub mod slurm;
 pub mod spec;
 pub mod summary;
 pub mod tables;

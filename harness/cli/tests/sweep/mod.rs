@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::{BIN, real_data_dir, without_timing};
 
 /// Four cells (two defenses × two seeds) of a three-hospital, two-round federation.
-const SPEC: &str = r#"securefl-sweep = 1
+pub(crate) const SPEC: &str = r#"securefl-sweep = 1
 name = "tiny"
 
 [base]
@@ -66,18 +66,23 @@ impl Sweep {
 
     /// The merged tables without their timing columns.
     fn tables(&self, out: &str) -> Vec<String> {
-        [
-            "cells.csv",
-            "rounds.csv",
-            "clients.csv",
-            "classes.csv",
-            "detection.csv",
-            "summary.csv",
-        ]
-        .iter()
-        .map(|t| without_timing(&std::fs::read_to_string(self.path(out).join(t)).unwrap()))
-        .collect()
+        tables(&self.path(out))
     }
+}
+
+/// A sweep folder's merged tables, without their timing columns.
+pub(crate) fn tables(out: &Path) -> Vec<String> {
+    [
+        "cells.csv",
+        "rounds.csv",
+        "clients.csv",
+        "classes.csv",
+        "detection.csv",
+        "summary.csv",
+    ]
+    .iter()
+    .map(|t| without_timing(&std::fs::read_to_string(out.join(t)).unwrap()))
+    .collect()
 }
 
 #[test]
