@@ -80,6 +80,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Render a sweep folder's figures (SVG and PNG) and LaTeX tables into DIR/report/.
+    Report {
+        /// The sweep folder (with cells.csv and the merged tables).
+        dir: PathBuf,
+    },
     /// List every registered plugin with kind, name, summary and citation.
     List,
     /// Check or print a run folder's ledger.
@@ -174,6 +179,7 @@ fn main() -> ExitCode {
         Command::Collect { spec, profile, out } => {
             sweep::collect(&spec, profile.as_deref(), out.as_deref())
         }
+        Command::Report { dir } => report(&dir),
         Command::List => list(),
         Command::Ledger { action } => ledger(action),
         Command::Plugin {
@@ -247,6 +253,18 @@ fn ledger(action: LedgerAction) -> Result<(), Failure> {
         }
     };
     out.write_all(text.as_bytes()).map_err(Failure::run)
+}
+
+fn report(dir: &std::path::Path) -> Result<(), Failure> {
+    let written = securefl_report::report(dir).map_err(Failure::input)?;
+    let mut out = std::io::stdout().lock();
+    for f in &written.files {
+        let _ = writeln!(out, "wrote {}", f.display());
+    }
+    for (figure, why) in &written.skipped {
+        let _ = writeln!(out, "skipped {figure}: {why}");
+    }
+    Ok(())
 }
 
 fn list() -> Result<(), Failure> {

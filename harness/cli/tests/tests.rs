@@ -9,6 +9,7 @@ use securefl_datasets::testing::real_data_dir;
 const BIN: &str = env!("CARGO_BIN_EXE_securefl");
 
 mod dynamic;
+mod report;
 mod slurm;
 mod sweep;
 

@@ -1,0 +1,76 @@
+//! `securefl report`: figures (SVG and PNG, plotters) and booktabs LaTeX tables from a sweep
+//! folder's merged tables (`cells.csv`, `rounds.csv`, `clients.csv`, `summary.csv`).
+//!
+//! Every figure is drawn from the tables alone, so a report can be regenerated anywhere the
+//! folder is copied to. PNG text uses the bundled DejaVu Sans (`fonts/`, Bitstream Vera
+//! licence), so PNGs do not depend on the machine's fonts. Figures whose inputs a sweep lacks
+//! (no verdicts, no verification scores, no validator axis) are skipped and listed as such.
+
+pub mod chart;
+pub mod data;
+pub mod figures;
+pub mod latex;
+pub mod table;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+/// A report that could not be made: the file at fault and the problem, on one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ReportError {
+    /// The file.
+    pub path: PathBuf,
+    /// The problem.
+    pub message: String,
+}
+
+impl ReportError {
+    /// An error about `path`.
+    pub fn new(path: &Path, message: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            message: message.replace('\n', " "),
+        }
+    }
+
+    /// An IO error about `path`.
+    pub fn io(path: &Path, e: &std::io::Error) -> Self {
+        Self::new(path, &e.to_string())
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+/// What a report wrote and what it skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Files written.
+    pub files: Vec<PathBuf>,
+    /// `(figure, reason)` for each figure the tables give no input for.
+    pub skipped: Vec<(String, String)>,
+}
+
+fn register_font() {
+    static FONT: Once = Once::new();
+    FONT.call_once(|| {
+        let bytes: &'static [u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+        let _ =
+            plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, bytes);
+    });
+}
+
+/// Writes the report of the sweep folder `dir` into `dir/report/`.
+pub fn report(dir: &Path) -> Result<Written, ReportError> {
+    register_font();
+    let sweep = data::Sweep::read(dir)?;
+    let out = dir.join("report");
+    std::fs::create_dir_all(&out).map_err(|e| ReportError::io(&out, &e))?;
+    let mut written = figures::all(&sweep, &out)?;
+    written.files.extend(latex::all(&sweep, &out)?);
+    Ok(written)
+}
