@@ -84,6 +84,10 @@ enum Command {
     Report {
         /// The sweep folder (with cells.csv and the merged tables).
         dir: PathBuf,
+        /// Also write the paper's claims, measured, into this Markdown file between its
+        /// `<!-- claims:begin -->` and `<!-- claims:end -->` markers.
+        #[arg(long)]
+        claims_into: Option<PathBuf>,
     },
     /// List every registered plugin with kind, name, summary and citation.
     List,
@@ -179,7 +183,7 @@ fn main() -> ExitCode {
         Command::Collect { spec, profile, out } => {
             sweep::collect(&spec, profile.as_deref(), out.as_deref())
         }
-        Command::Report { dir } => report(&dir),
+        Command::Report { dir, claims_into } => report(&dir, claims_into.as_deref()),
         Command::List => list(),
         Command::Ledger { action } => ledger(action),
         Command::Plugin {
@@ -255,8 +259,8 @@ fn ledger(action: LedgerAction) -> Result<(), Failure> {
     out.write_all(text.as_bytes()).map_err(Failure::run)
 }
 
-fn report(dir: &std::path::Path) -> Result<(), Failure> {
-    let written = securefl_report::report(dir).map_err(Failure::input)?;
+fn report(dir: &std::path::Path, claims_into: Option<&std::path::Path>) -> Result<(), Failure> {
+    let written = securefl_report::report(dir, claims_into).map_err(Failure::input)?;
     let mut out = std::io::stdout().lock();
     for f in &written.files {
         let _ = writeln!(out, "wrote {}", f.display());

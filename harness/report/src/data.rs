@@ -58,11 +58,16 @@ impl Sweep {
 
     /// The value of axis `axis` for `cell`.
     pub fn axis(&self, cell: &str, axis: &str) -> String {
+        self.field(cell, axis)
+    }
+
+    /// Column `column` of `cell`'s row in `cells.csv`.
+    pub fn field(&self, cell: &str, column: &str) -> String {
         self.cells
             .rows
             .iter()
             .find(|r| self.cells.get(r, "cell") == cell)
-            .map(|r| self.cells.get(r, axis).to_owned())
+            .map(|r| self.cells.get(r, column).to_owned())
             .unwrap_or_default()
     }
 
@@ -73,6 +78,7 @@ impl Sweep {
             .iter()
             .filter(|a| a.as_str() != "seed" && !skip.contains(&a.as_str()))
             .map(|a| self.axis(cell, a))
+            .filter(|v| !v.is_empty())
             .collect();
         if parts.is_empty() {
             "all".to_owned()
@@ -81,21 +87,34 @@ impl Sweep {
         }
     }
 
-    /// Finished cells by dataset (one `""` entry when the sweep has no dataset axis), each
-    /// split into groups `(label, cells)` in order of first appearance.
-    pub fn by_dataset(&self) -> Vec<(String, Groups)> {
-        let mut out: Vec<(String, Groups)> = Vec::new();
+    /// Finished cells by grid and dataset, as `(tag, dataset, groups)`: the tag names the
+    /// dataset (`all` without a dataset axis), prefixed with `gridN-` when the spec has several
+    /// grids; groups are `(label, cells)` in order of first appearance.
+    pub fn by_dataset(&self) -> Vec<(String, String, Groups)> {
+        let grids: Vec<String> = self.done().iter().map(|c| self.field(c, "grid")).collect();
+        let several = grids.iter().any(|g| *g != grids[0]);
+        let mut out: Vec<(String, String, Groups)> = Vec::new();
         for cell in self.done() {
             let dataset = self.axis(&cell, DATASET);
+            let name = if dataset.is_empty() {
+                "all".to_owned()
+            } else {
+                slug(&dataset)
+            };
+            let tag = if several {
+                format!("grid{}-{name}", self.field(&cell, "grid"))
+            } else {
+                name
+            };
             let label = self.label(&cell, &[DATASET]);
-            let idx = match out.iter().position(|(d, _)| *d == dataset) {
+            let idx = match out.iter().position(|(t, _, _)| *t == tag) {
                 Some(i) => i,
                 None => {
-                    out.push((dataset, Vec::new()));
+                    out.push((tag, dataset, Vec::new()));
                     out.len() - 1
                 }
             };
-            let groups = &mut out[idx].1;
+            let groups = &mut out[idx].2;
             match groups.iter_mut().find(|(l, _)| *l == label) {
                 Some((_, cells)) => cells.push(cell),
                 None => groups.push((label, vec![cell])),

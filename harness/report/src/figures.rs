@@ -15,14 +15,9 @@ use crate::{ReportError, Written, both};
 /// Every figure the tables give input for.
 pub fn all(s: &Sweep, out: &Path) -> Result<Written, ReportError> {
     let mut w = Written::default();
-    for (dataset, groups) in s.by_dataset() {
-        let tag = if dataset.is_empty() {
-            "all".to_owned()
-        } else {
-            slug(&dataset)
-        };
+    for (tag, dataset, groups) in s.by_dataset() {
         curves(s, out, &tag, &groups, &mut w)?;
-        accuracy(s, out, &tag, &dataset, &mut w)?;
+        accuracy(s, out, &tag, &dataset, &groups, &mut w)?;
         status(s, out, &tag, &groups, &mut w)?;
         roc(s, out, &tag, &groups, &mut w)?;
     }
@@ -100,12 +95,14 @@ fn curves(
     Ok(())
 }
 
-/// Final test accuracy per group with its bootstrap CI, from `summary.csv`.
+/// Final test accuracy per group with its bootstrap CI, from `summary.csv` (the rows of this
+/// dataset whose group is one of `groups`).
 fn accuracy(
     s: &Sweep,
     out: &Path,
     tag: &str,
     dataset: &str,
+    groups: &Groups,
     w: &mut Written,
 ) -> Result<(), ReportError> {
     let t = &s.summary;
@@ -115,14 +112,21 @@ fn accuracy(
         .filter(|r| t.get(r, "metric") == "test_accuracy")
         .filter(|r| dataset.is_empty() || t.get(r, DATASET) == dataset)
         .filter_map(|r| {
-            let label: Vec<&str> = s
+            let parts: Vec<&str> = s
                 .axes
                 .iter()
                 .filter(|a| a.as_str() != "seed" && a.as_str() != DATASET)
                 .map(|a| t.get(r, a))
+                .filter(|v| !v.is_empty())
                 .collect();
+            let label = if parts.is_empty() {
+                "all".to_owned()
+            } else {
+                parts.join(" · ")
+            };
+            groups.iter().any(|(l, _)| *l == label).then_some(())?;
             Some(Bar {
-                label: label.join(" · "),
+                label,
                 value: t.num(r, "mean")?,
                 interval: t.num(r, "ci95_low").zip(t.num(r, "ci95_high")),
             })

@@ -7,6 +7,7 @@
 //! (no verdicts, no verification scores, no validator axis) are skipped and listed as such.
 
 pub mod chart;
+pub mod claims;
 pub mod data;
 pub mod figures;
 pub mod latex;
@@ -64,13 +65,30 @@ fn register_font() {
     });
 }
 
-/// Writes the report of the sweep folder `dir` into `dir/report/`.
-pub fn report(dir: &Path) -> Result<Written, ReportError> {
+/// Writes the report of the sweep folder `dir` into `dir/report/`, and the claims block into
+/// `claims_into` (between its `<!-- claims:begin -->` and `<!-- claims:end -->` markers) when
+/// given.
+pub fn report(dir: &Path, claims_into: Option<&Path>) -> Result<Written, ReportError> {
     register_font();
     let sweep = data::Sweep::read(dir)?;
     let out = dir.join("report");
     std::fs::create_dir_all(&out).map_err(|e| ReportError::io(&out, &e))?;
     let mut written = figures::all(&sweep, &out)?;
     written.files.extend(latex::all(&sweep, &out)?);
+    match claims::block(&sweep, dir)? {
+        Some(block) => {
+            let path = out.join("claims.md");
+            std::fs::write(&path, &block).map_err(|e| ReportError::io(&path, &e))?;
+            written.files.push(path);
+            if let Some(readme) = claims_into {
+                claims::splice(readme, &block)?;
+                written.files.push(readme.to_owned());
+            }
+        }
+        None => written.skipped.push((
+            "claims".into(),
+            "no fedavg and smpc-verify under attack in the sweep".into(),
+        )),
+    }
     Ok(written)
 }

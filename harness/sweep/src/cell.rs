@@ -9,13 +9,15 @@
 
 use blake2::{Blake2b, Digest, digest::consts::U32};
 
-use crate::spec::{Spec, set_path};
+use crate::spec::{Axis, Spec, set_path};
 
 /// One experiment of a sweep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cell {
     /// Position in the expansion order (the last axis varies fastest).
     pub index: usize,
+    /// The grid it comes from (0 for a spec without `[[grid]]`).
+    pub grid: usize,
     /// The stable id.
     pub id: String,
     /// `(axis path, value)` for every axis.
@@ -28,12 +30,29 @@ pub struct Cell {
 /// config (an axis repeating a value) are one cell.
 pub fn expand(spec: &Spec) -> Vec<Cell> {
     let mut cells: Vec<Cell> = Vec::new();
-    for combo in product(spec.axes.iter().map(|a| a.values.len()).collect()) {
+    let grids: Vec<Vec<&Axis>> = if spec.grids.is_empty() {
+        vec![spec.axes.iter().collect()]
+    } else {
+        let shared = spec.axes.iter();
+        spec.grids
+            .iter()
+            .map(|g| shared.clone().chain(g).collect())
+            .collect()
+    };
+    for (i, grid) in grids.iter().enumerate() {
+        expand_grid(spec, i, grid, &mut cells);
+    }
+    cells
+}
+
+/// Appends the cells of one grid that are not there yet.
+fn expand_grid(spec: &Spec, index: usize, grid: &[&Axis], cells: &mut Vec<Cell>) {
+    for combo in product(grid.iter().map(|a| a.values.len()).collect()) {
         let mut config = spec.base.clone();
         let mut axes = Vec::new();
-        for (axis, &i) in spec.axes.iter().zip(&combo) {
+        for (axis, &i) in grid.iter().zip(&combo) {
             let value = axis.values[i].clone();
-            set_path(&mut config, &axis.path, value.clone());
+            set_axis(&mut config, &axis.path, &value);
             axes.push((axis.path.clone(), value));
         }
         config.remove("name");
@@ -44,12 +63,42 @@ pub fn expand(spec: &Spec) -> Vec<Cell> {
         config.insert("name".into(), format!("{}-{id}", spec.name).into());
         cells.push(Cell {
             index: cells.len(),
+            grid: index,
             id,
             axes,
             config,
         });
     }
-    cells
+}
+
+impl Cell {
+    /// The cell's value of axis `path`, when its grid has that axis.
+    pub fn value(&self, path: &str) -> Option<&toml::Value> {
+        self.axes.iter().find(|(p, _)| p == path).map(|(_, v)| v)
+    }
+}
+
+/// The axis columns of a set of cells: every axis path, in order of first appearance.
+pub fn columns(cells: &[Cell]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (path, _) in cells.iter().flat_map(|c| &c.axes) {
+        if !out.contains(path) {
+            out.push(path.clone());
+        }
+    }
+    out
+}
+
+/// Sets an axis's value: one path, or each path of a linked axis (`a+b`) to its part.
+fn set_axis(config: &mut toml::Table, path: &str, value: &toml::Value) {
+    match (path.contains('+'), value.as_array()) {
+        (true, Some(parts)) => {
+            for (p, v) in path.split('+').zip(parts) {
+                set_path(config, p, v.clone());
+            }
+        }
+        _ => set_path(config, path, value.clone()),
+    }
 }
 
 /// All index combinations of lists with these lengths, the last varying fastest.
@@ -100,6 +149,10 @@ pub fn display_value(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         toml::Value::Table(t) if t.len() == 1 && t.contains_key("kind") => inline_str(&t["kind"]),
+        toml::Value::Array(parts) if parts.iter().any(toml::Value::is_table) => {
+            let shown: Vec<String> = parts.iter().map(display_value).collect();
+            shown.join(" + ")
+        }
         toml::Value::Table(t) => {
             let inner: Vec<String> = t
                 .iter()

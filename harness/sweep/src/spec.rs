@@ -10,6 +10,11 @@
 //! "dataset.flag" = ["pneumoniamnist", "bloodmnist"]
 //! attack = [{ kind = "none" }, { kind = "sign-flip", scale = 4.0 }]
 //! seed = [42, 1, 2]
+//! "attack+adversary.fraction" = [[{ kind = "none" }, 0.0], [{ kind = "lie" }, 0.3]]   # linked
+//!
+//! [[grid]]                              # optional: more grids, each with its own axes
+//! "federation.validators" = [4, 7, 10]  # (crossed with the shared [sweep] axes); the cells
+//! consensus = [{ kind = "pbft" }, { kind = "poa" }]   # are the union over grids
 //!
 //! [profiles.smoke]                      # --profile smoke
 //! base = { "federation.rounds" = 2 }    # fields set in the base
@@ -50,7 +55,8 @@ pub const CONFIG_KEYS: [&str; 15] = [
 /// config's error type, so both print as `FILE:LINE: problem`).
 pub use securefl_core::config::ConfigError as SpecError;
 
-/// One swept field: a dotted config path and its values, in spec order.
+/// One swept field: a dotted config path and its values, in spec order. A linked axis joins
+/// paths with `+` and each of its values is a list with one value per path.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Axis {
     /// The dotted path (`dataset.flag`, `attack`, `seed`).
@@ -70,8 +76,11 @@ pub struct Spec {
     pub profile: Option<String>,
     /// The base experiment: a whole run config as a TOML table.
     pub base: toml::Table,
-    /// The axes, in spec order (the last one varies fastest).
+    /// The axes every grid shares, in spec order (the last one varies fastest).
     pub axes: Vec<Axis>,
+    /// The `[[grid]]` tables' own axes: the cells are the union over grids of the product of
+    /// the shared axes and the grid's axes. Empty: one grid, the shared axes alone.
+    pub grids: Vec<Vec<Axis>>,
     /// Cells run in parallel by default.
     pub workers: usize,
 }
@@ -84,6 +93,8 @@ struct RawSpec {
     base: toml::Value,
     #[serde(default)]
     sweep: toml::Table,
+    #[serde(default)]
+    grid: Vec<toml::Table>,
     #[serde(default)]
     profiles: BTreeMap<String, RawProfile>,
     #[serde(default)]
@@ -125,6 +136,12 @@ impl Spec {
         let in_sweep = |key: &str| line_of_key(source, key, header_line(source, "[sweep"));
         let mut base = base_table(path, source, raw.base)?;
         let mut axes = flatten_axes(path, &raw.sweep, "", &in_sweep)?;
+        let in_grid = |key: &str| line_of_key(source, key, header_line(source, "[[grid]]"));
+        let mut grids = raw
+            .grid
+            .iter()
+            .map(|g| flatten_axes(path, g, "", &in_grid))
+            .collect::<Result<Vec<_>, _>>()?;
         if let Some(name) = profile {
             let p = raw.profiles.get(name).ok_or_else(|| {
                 let known: Vec<&str> = raw.profiles.keys().map(String::as_str).collect();
@@ -143,9 +160,16 @@ impl Spec {
             let in_profile = |key: &str| line_of_key(source, key, from);
             apply_overrides(path, &mut base, &p.base, "", &in_profile)?;
             for axis in flatten_axes(path, &p.sweep, "", &in_profile)? {
+                let in_grids = grids.iter_mut().flatten().filter(|a| a.path == axis.path);
+                let mut replaced = false;
+                for a in in_grids {
+                    a.values.clone_from(&axis.values);
+                    replaced = true;
+                }
                 match axes.iter_mut().find(|a| a.path == axis.path) {
                     Some(a) => a.values = axis.values,
-                    None => axes.push(axis),
+                    None if !replaced => axes.push(axis),
+                    None => {}
                 }
             }
         }
@@ -166,6 +190,7 @@ impl Spec {
             profile: profile.map(str::to_owned),
             base,
             axes,
+            grids,
             workers,
         })
     }
@@ -222,10 +247,19 @@ fn flatten_axes(
     let mut axes = Vec::new();
     for (key, value) in table {
         let full = join(prefix, key);
-        check_root(path, &full, at)?;
+        for part in full.split('+') {
+            check_root(path, part, at)?;
+        }
         match value {
             toml::Value::Array(values) if values.is_empty() => {
                 return Err(error(path, at(key), format!("axis `{full}` has no values")));
+            }
+            toml::Value::Array(values) if full.contains('+') => {
+                check_linked(path, &full, values, &|| at(key))?;
+                axes.push(Axis {
+                    path: full,
+                    values: values.clone(),
+                });
             }
             toml::Value::Array(values) => axes.push(Axis {
                 path: full,
@@ -239,6 +273,25 @@ fn flatten_axes(
         }
     }
     Ok(axes)
+}
+
+/// A linked axis (`"attack+adversary.fraction"`) takes a list of value lists, one value per
+/// path, so fields that only make sense together vary together.
+fn check_linked(
+    path: &Path,
+    full: &str,
+    values: &[toml::Value],
+    line: &dyn Fn() -> Option<usize>,
+) -> Result<(), SpecError> {
+    let parts = full.split('+').count();
+    let ok = |v: &toml::Value| v.as_array().is_some_and(|a| a.len() == parts);
+    if values.iter().all(ok) {
+        return Ok(());
+    }
+    let msg = format!(
+        "linked axis `{full}`: every value must be a list of {parts} values, one per field"
+    );
+    Err(error(path, line(), msg))
 }
 
 /// Sets the fields of a profile's `base` overrides (nested tables are path segments).

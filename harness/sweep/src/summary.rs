@@ -60,17 +60,15 @@ pub fn cell_metrics(rounds_csv: &str, detection_csv: &str) -> CellMetrics {
     out
 }
 
-/// `summary.csv` over finished cells: `(cell, threat fields, metrics)`, in cell order.
-pub fn summary(cells: &[(&Cell, Vec<String>, CellMetrics)]) -> String {
-    let axes: Vec<&str> = cells
-        .first()
-        .map(|(c, _, _)| group_axes(c).map(|(p, _)| p.as_str()).collect())
-        .unwrap_or_default();
+/// `summary.csv` over finished cells: `(cell, threat fields, metrics)`, in cell order, with
+/// the sweep's axis columns `columns`.
+pub fn summary(columns: &[&str], cells: &[(&Cell, Vec<String>, CellMetrics)]) -> String {
+    let axes: Vec<&str> = columns.iter().copied().filter(|a| *a != "seed").collect();
     let mut out = String::from("group");
     axes.iter().for_each(|a| out.extend([",", &csv_field(a)]));
     THREAT_COLUMNS.iter().for_each(|c| out.extend([",", c]));
     out.push_str(",metric,n,mean,std,ci95_low,ci95_high\n");
-    for (key, members) in groups(cells) {
+    for (key, members) in groups(&axes, cells) {
         let (cell, threat, _) = members[0];
         for metric in ROUND_METRICS.iter().chain(&DETECTION_METRICS) {
             let values: Vec<f64> = members
@@ -82,8 +80,7 @@ pub fn summary(cells: &[(&Cell, Vec<String>, CellMetrics)]) -> String {
             }
             let (lo, hi) = bootstrap_ci(&values, &format!("{key}/{metric}"));
             let _ = write!(out, "{}", csv_field(&key));
-            group_axes(cell)
-                .for_each(|(_, v)| out.extend([",".into(), csv_field(&display_value(v))]));
+            axis_values(cell, &axes).for_each(|v| out.extend([",".into(), csv_field(&v)]));
             threat
                 .iter()
                 .for_each(|t| out.extend([",".into(), csv_field(t)]));
@@ -99,20 +96,25 @@ pub fn summary(cells: &[(&Cell, Vec<String>, CellMetrics)]) -> String {
     out
 }
 
-/// The axes that define a group: all but `seed`.
-fn group_axes(cell: &Cell) -> impl Iterator<Item = &(String, toml::Value)> {
-    cell.axes.iter().filter(|(p, _)| p != "seed")
+/// The cell's displayed value of each axis in `axes` (empty where its grid lacks one).
+fn axis_values<'a>(cell: &'a Cell, axes: &'a [&str]) -> impl Iterator<Item = String> + 'a {
+    axes.iter()
+        .map(|a| cell.value(a).map(display_value).unwrap_or_default())
 }
 
 /// Cells grouped by their non-seed axis values and threat model, in order of first appearance.
 #[allow(clippy::type_complexity, reason = "a local grouping of borrowed rows")]
 fn groups<'a>(
+    axes: &[&str],
     cells: &'a [(&'a Cell, Vec<String>, CellMetrics)],
 ) -> Vec<(String, Vec<&'a (&'a Cell, Vec<String>, CellMetrics)>)> {
     let mut out: Vec<(String, Vec<_>)> = Vec::new();
     for entry in cells {
-        let mut parts: Vec<String> = group_axes(entry.0)
-            .map(|(p, v)| format!("{p}={}", display_value(v)))
+        let mut parts: Vec<String> = axes
+            .iter()
+            .zip(axis_values(entry.0, axes))
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(p, v)| format!("{p}={v}"))
             .collect();
         parts.extend(entry.1.iter().cloned());
         let key = parts.join(" ");

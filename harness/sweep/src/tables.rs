@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use securefl_core::rundir::write_atomic;
 
-use crate::cell::{Cell, display_value};
+use crate::cell::{self, Cell, display_value};
 use crate::layout::{CellState, Layout};
 use crate::summary;
 
@@ -32,10 +32,8 @@ const THREAT_KEYS: [&str; 4] = ["smpc", "consensus", "attacker", "plaintext_upda
 /// Writes `cells.csv` and the merged tables into the layout's root; returns the number of
 /// finished cells merged.
 pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
-    let axes: Vec<&str> = cells
-        .first()
-        .map(|c| c.axes.iter().map(|(p, _)| p.as_str()).collect())
-        .unwrap_or_default();
+    let columns = cell::columns(cells);
+    let axes: Vec<&str> = columns.iter().map(String::as_str).collect();
     write(layout, "cells.csv", &cells_table(layout, cells, &axes)?)?;
     let done: Vec<&Cell> = cells
         .iter()
@@ -53,7 +51,7 @@ pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
         let metrics = summary::cell_metrics(&read("rounds.csv")?, &read("detection.csv")?);
         rows.push((*cell, threat_values(layout, cell)?, metrics));
     }
-    write(layout, "summary.csv", &summary::summary(&rows))?;
+    write(layout, "summary.csv", &summary::summary(&axes, &rows))?;
     Ok(done.len())
 }
 
@@ -61,9 +59,9 @@ fn write(layout: &Layout, name: &str, text: &str) -> Result<(), String> {
     write_atomic(&layout.root().join(name), text.as_bytes()).map_err(|e| e.to_string())
 }
 
-/// `cell,index,status,error,<axes…>,<threat columns>`, one row per cell.
+/// `cell,index,grid,status,error,<axes…>,<threat columns>`, one row per cell.
 fn cells_table(layout: &Layout, cells: &[Cell], axes: &[&str]) -> Result<String, String> {
-    let mut out = String::from("cell,index,status,error");
+    let mut out = String::from("cell,index,grid,status,error");
     axes.iter().for_each(|a| out.extend([",", &csv_field(a)]));
     THREAT_COLUMNS.iter().for_each(|c| out.extend([",", c]));
     out.push('\n');
@@ -75,13 +73,14 @@ fn cells_table(layout: &Layout, cells: &[Cell], axes: &[&str]) -> Result<String,
         };
         let _ = write!(
             out,
-            "{},{},{},{}",
+            "{},{},{},{},{}",
             cell.id,
             cell.index,
+            cell.grid,
             state.as_str(),
             csv_field(error)
         );
-        out.push_str(&axis_fields(cell));
+        out.push_str(&axis_fields(cell, axes));
         match state {
             CellState::Done => out.push_str(&threat_fields(layout, cell)?),
             _ => out.push_str(&",".repeat(THREAT_COLUMNS.len())),
@@ -154,7 +153,7 @@ fn long_table(
             Some(_) => {}
         }
         let threat = threat_fields(layout, cell)?;
-        let prefix = format!("{}{}{threat}", cell.id, axis_fields(cell));
+        let prefix = format!("{}{}{threat}", cell.id, axis_fields(cell, axes));
         for line in lines.filter(|l| !l.is_empty()) {
             let _ = writeln!(out, "{prefix},{line}");
         }
@@ -162,10 +161,15 @@ fn long_table(
     Ok(out)
 }
 
-fn axis_fields(cell: &Cell) -> String {
-    cell.axes
-        .iter()
-        .map(|(_, v)| format!(",{}", csv_field(&display_value(v))))
+/// `,<value>` for each axis column (empty where the cell's grid lacks the axis).
+fn axis_fields(cell: &Cell, axes: &[&str]) -> String {
+    axes.iter()
+        .map(|a| {
+            format!(
+                ",{}",
+                csv_field(&cell.value(a).map(display_value).unwrap_or_default())
+            )
+        })
         .collect()
 }
 

@@ -180,3 +180,54 @@ fn a_base_file_is_read_relative_to_the_spec() {
         "{e}"
     );
 }
+
+#[test]
+fn a_linked_axis_sets_its_fields_together() {
+    let text = SPEC.replace("attack = [{ kind = \"none\" }, { kind = \"sign-flip\", scale = 4.0 }]\n", "").replace(
+        "seed = [42, 1, 2]",
+        "\"attack+adversary.fraction\" = [[{ kind = \"none\" }, 0.0], [{ kind = \"lie\" }, 0.3]]",
+    );
+    let spec = parse(&text, None).unwrap();
+    let cells = expand(&spec);
+    assert_eq!(cells.len(), 2 * 2);
+    let last = &cells[3];
+    assert_eq!(last.config["attack"]["kind"].as_str(), Some("lie"));
+    assert_eq!(last.config["adversary"]["fraction"].as_float(), Some(0.3));
+    assert_eq!(display_value(&last.axes[1].1), "lie + 0.3");
+    let bad = text.replace("[{ kind = \"lie\" }, 0.3]", "[{ kind = \"lie\" }]");
+    let e = parse(&bad, None).unwrap_err();
+    assert!(
+        e.contains("linked axis `attack+adversary.fraction`: every value must be a list of 2"),
+        "{e}"
+    );
+    let root = text.replace("adversary.fraction\"", "adversaries.fraction\"");
+    assert!(
+        parse(&root, None)
+            .unwrap_err()
+            .contains("`adversaries.fraction` is not a config field")
+    );
+}
+
+#[test]
+fn grids_are_crossed_with_the_shared_axes_and_united() {
+    let text = format!(
+        "{SPEC}\n[[grid]]\ndefense = [{{ kind = \"median\" }}]\n\n[[grid]]\n\"federation.validators\" = [4, 7]\n"
+    );
+    let spec = parse(&text, Some("smoke")).unwrap();
+    let cells = expand(&spec);
+    // Shared: 2 flags x 2 attacks x 1 seed; grid 0: its defense replaced by the profile's two.
+    assert_eq!(spec.grids[0][0].values.len(), 2);
+    assert_eq!(cells.iter().filter(|c| c.grid == 0).count(), 4 * 2);
+    assert_eq!(cells.iter().filter(|c| c.grid == 1).count(), 4 * 2);
+    assert_eq!(
+        crate::cell::columns(&cells),
+        [
+            "dataset.flag",
+            "attack",
+            "seed",
+            "defense",
+            "federation.validators"
+        ]
+    );
+    assert!(cells[0].value("federation.validators").is_none());
+}

@@ -95,7 +95,7 @@ fn a_sweep_runs_every_cell_once_and_a_second_run_is_a_no_op() {
     assert_eq!(
         cells.lines().next(),
         Some(
-            "cell,index,status,error,defense,seed,threat_smpc,threat_consensus,threat_attacker,threat_plaintext"
+            "cell,index,grid,status,error,defense,seed,threat_smpc,threat_consensus,threat_attacker,threat_plaintext"
         )
     );
     assert!(

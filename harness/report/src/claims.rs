@@ -1,0 +1,213 @@
+//! The paper's three claims, checked against a sweep: `claims.md`, and the same block spliced
+//! into a README between `<!-- claims:begin -->` and `<!-- claims:end -->` on request.
+//!
+//! 1. *All poisoned models are removed*: for every dataset and attack, `smpc-verify`'s mean
+//!    TPR over seeds; passes when the smallest is at least 0.99 (with the FPR beside it).
+//! 2. *Global accuracy improves by up to 25%*: for every dataset and attack, final accuracy
+//!    under `smpc-verify` minus under `fedavg`, in points; passes when the largest gain is at
+//!    least 25 points.
+//! 3. *Verification stays close to plain inference*: encrypted verification time per
+//!    validation image (`verify_compute_s`) over plain inference time per test image
+//!    (`eval_s`), from the runs' timing columns; passes when the ratio is at most 2.
+//!    Timing depends on the machine, so this line is not byte-reproducible.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::ReportError;
+use crate::data::{DATASET, Sweep, mean};
+
+const ATTACK: &str = "attack+adversary.fraction";
+
+/// The claims block (Markdown), or `None` when the sweep has no `fedavg`/`smpc-verify`
+/// comparison under attack.
+pub fn block(s: &Sweep, dir: &Path) -> Result<Option<String>, ReportError> {
+    let t = &s.summary;
+    let attack_axis = if s.axes.iter().any(|a| a == ATTACK) {
+        ATTACK
+    } else {
+        "attack"
+    };
+    let mut by: Detection = BTreeMap::new();
+    let mut acc: BTreeMap<(String, String, String), f64> = BTreeMap::new();
+    for r in &t.rows {
+        let defense = t.get(r, "defense");
+        let attack = t.get(r, attack_axis);
+        if attack.is_empty() || attack.starts_with("none") {
+            continue;
+        }
+        let key = (t.get(r, DATASET).to_owned(), attack.to_owned());
+        let (metric, value) = (t.get(r, "metric"), t.num(r, "mean"));
+        if metric == "test_accuracy"
+            && let Some(v) = value
+        {
+            acc.insert((key.0.clone(), key.1.clone(), kind(defense)), v);
+        }
+        if kind(defense) == "smpc-verify" && (metric == "tpr" || metric == "fpr") {
+            let e = by.entry(key).or_default();
+            e.insert(metric.to_owned(), value.unwrap_or(f64::NAN));
+        }
+    }
+    if by.is_empty() {
+        return Ok(None);
+    }
+    let mut out =
+        String::from("| claim | measured | threshold | verdict |\n| --- | --- | --- | --- |\n");
+    claim_removed(&mut out, &by);
+    claim_accuracy(&mut out, &by, &acc);
+    claim_speed(&mut out, s, dir)?;
+    Ok(Some(out))
+}
+
+/// The defense kind of an axis value (`smpc-verify` from `{ kind = "smpc-verify", … }`).
+fn kind(defense: &str) -> String {
+    defense
+        .split('"')
+        .nth(1)
+        .filter(|_| defense.starts_with('{'))
+        .unwrap_or(defense)
+        .to_owned()
+}
+
+/// Per (dataset, attack): `smpc-verify`'s mean TPR and FPR.
+type Detection = BTreeMap<(String, String), BTreeMap<String, f64>>;
+
+fn claim_removed(out: &mut String, by: &Detection) {
+    let worst = by
+        .iter()
+        .map(|(k, m)| {
+            let get = |metric: &str| m.get(metric).copied().unwrap_or(f64::NAN);
+            (get("tpr"), get("fpr"), k)
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((tpr, fpr, (dataset, attack))) = worst {
+        let pass = if tpr >= 0.99 { "pass" } else { "fail" };
+        let _ = writeln!(
+            out,
+            "| all poisoned models removed | lowest `smpc-verify` TPR {tpr:.3} (FPR {fpr:.3}), {dataset}, {attack} | TPR ≥ 0.99 everywhere | {pass} |"
+        );
+    }
+}
+
+fn claim_accuracy(out: &mut String, by: &Detection, acc: &BTreeMap<(String, String, String), f64>) {
+    let gains = by.keys().filter_map(|(d, a)| {
+        let get = |k: &str| acc.get(&(d.clone(), a.clone(), k.to_owned())).copied();
+        Some(((get("smpc-verify")? - get("fedavg")?) * 100.0, d, a))
+    });
+    if let Some((gain, d, a)) = gains.max_by(|x, y| x.0.total_cmp(&y.0)) {
+        let pass = if gain >= 25.0 { "pass" } else { "fail" };
+        let _ = writeln!(
+            out,
+            "| global accuracy improves by up to 25% | largest gain of `smpc-verify` over `fedavg`: {gain:+.1} points ({d}, {a}) | ≥ 25 points | {pass} |"
+        );
+    }
+}
+
+fn claim_speed(out: &mut String, s: &Sweep, dir: &Path) -> Result<(), ReportError> {
+    let (mut enc, mut plain) = (Vec::new(), Vec::new());
+    for cell in s.done() {
+        let (val, test) = split_sizes(&dir.join("cells").join(&cell).join("manifest.toml"))?;
+        let c = &s.clients;
+        for r in Sweep::rows_of(c, &cell) {
+            if let Some(v) = c.num(r, "verify_compute_s").filter(|v| *v > 0.0) {
+                enc.push(v / val);
+            }
+        }
+        let rt = &s.rounds;
+        for r in Sweep::rows_of(rt, &cell) {
+            if let Some(v) = rt.num(r, "eval_s").filter(|v| *v > 0.0) {
+                plain.push(v / test);
+            }
+        }
+    }
+    let (Some(e), Some(p)) = (mean(&enc), mean(&plain)) else {
+        return Ok(());
+    };
+    let ratio = e / p;
+    let pass = if ratio <= 2.0 { "pass" } else { "fail" };
+    let _ = writeln!(
+        out,
+        "| verification close to plain inference | encrypted {:.2} ms vs plain {:.3} ms per image: {ratio:.1}× (this machine; timing) | ≤ 2× | {pass} |",
+        e * 1e3,
+        p * 1e3
+    );
+    Ok(())
+}
+
+/// `(validation images, test images)` from a run manifest's `[dataset]`.
+fn split_sizes(manifest: &Path) -> Result<(f64, f64), ReportError> {
+    let text = std::fs::read_to_string(manifest).map_err(|e| ReportError::io(manifest, &e))?;
+    let size = |key: &str| {
+        let in_dataset = text.split("[dataset]").nth(1).unwrap_or_default();
+        in_dataset
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|v| *v > 0.0)
+            .ok_or_else(|| ReportError::new(manifest, &format!("no [dataset] {key} size")))
+    };
+    Ok((size("val")?, size("test")?))
+}
+
+/// Replaces the block between the claims markers of `readme` with `block`.
+pub fn splice(readme: &Path, block: &str) -> Result<(), ReportError> {
+    const BEGIN: &str = "<!-- claims:begin -->";
+    const END: &str = "<!-- claims:end -->";
+    let text = std::fs::read_to_string(readme).map_err(|e| ReportError::io(readme, &e))?;
+    let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) else {
+        return Err(ReportError::new(
+            readme,
+            &format!("no `{BEGIN}` … `{END}` block"),
+        ));
+    };
+    let new = format!("{}{BEGIN}\n{block}{}", &text[..a], &text[b..]);
+    std::fs::write(readme, new).map_err(|e| ReportError::io(readme, &e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Table;
+
+    fn sweep(summary: &str) -> Sweep {
+        let empty = Table::parse("cell\n").unwrap();
+        Sweep {
+            cells: Table::parse("cell,index,grid,status,error\n").unwrap(),
+            rounds: empty.clone(),
+            clients: empty,
+            summary: Table::parse(summary).unwrap(),
+            axes: vec!["dataset.flag".into(), "attack".into(), "defense".into()],
+        }
+    }
+
+    #[test]
+    fn claims_take_the_worst_tpr_and_the_best_gain() {
+        let s = sweep(
+            "group,dataset.flag,attack,defense,metric,n,mean\n\
+             g,p,sign-flip,fedavg,test_accuracy,3,0.30\n\
+             g,p,sign-flip,\"{ kind = \"\"smpc-verify\"\" }\",test_accuracy,3,0.85\n\
+             g,p,sign-flip,\"{ kind = \"\"smpc-verify\"\" }\",tpr,3,1.0\n\
+             g,p,sign-flip,\"{ kind = \"\"smpc-verify\"\" }\",fpr,3,0.02\n\
+             g,b,label-flip,fedavg,test_accuracy,3,0.70\n\
+             g,b,label-flip,smpc-verify,test_accuracy,3,0.80\n\
+             g,b,label-flip,smpc-verify,tpr,3,0.95\n\
+             g,b,none,smpc-verify,tpr,3,0.0\n",
+        );
+        let block = block(&s, Path::new("/nonexistent")).unwrap().unwrap();
+        assert!(block.contains("lowest `smpc-verify` TPR 0.950 (FPR NaN), b, label-flip | TPR ≥ 0.99 everywhere | fail |"), "{block}");
+        assert!(
+            block.contains("+55.0 points (p, sign-flip) | ≥ 25 points | pass |"),
+            "{block}"
+        );
+        assert!(
+            !block.contains("plain inference"),
+            "no timing without finished cells"
+        );
+        assert!(
+            super::block(&sweep("group,defense,metric,mean\n"), Path::new("/x"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
