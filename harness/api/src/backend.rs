@@ -125,6 +125,67 @@ pub fn epoch_order(rng: &mut Rng, n: usize) -> Vec<usize> {
     order
 }
 
+/// Refuses weights or images that do not fit `spec`; `backend` names the engine in the message.
+///
+/// Backends call it before touching any tensor, so that bad input is an error and never a panic.
+pub fn check_inputs(
+    backend: &str,
+    spec: &ModelSpec,
+    weights: &[f32],
+    images: &ImageSet,
+) -> Result<(), PluginError> {
+    let side = crate::model::IMAGE_SIDE;
+    if weights.len() != spec.param_count() {
+        return Err(PluginError::invalid(format!(
+            "{backend}: {} weights given, {} has {}",
+            weights.len(),
+            spec.arch.name(),
+            spec.param_count()
+        )));
+    }
+    if (images.height, images.width, images.channels) != (side, side, spec.in_channels) {
+        return Err(PluginError::invalid(format!(
+            "{backend}: images are {}x{}x{}, the model expects {side}x{side}x{}",
+            images.height, images.width, images.channels, spec.in_channels
+        )));
+    }
+    if images.pixels.len() != images.len() * images.image_len() {
+        return Err(PluginError::invalid(format!(
+            "{backend}: {} pixel values for {} images of {} values",
+            images.pixels.len(),
+            images.len(),
+            images.image_len()
+        )));
+    }
+    if images
+        .labels
+        .iter()
+        .any(|&l| usize::from(l) >= spec.classes)
+    {
+        return Err(PluginError::invalid(format!(
+            "{backend}: a label is not below {} classes",
+            spec.classes
+        )));
+    }
+    Ok(())
+}
+
+/// [`check_inputs`] for a training call, which also needs a positive batch size and epoch count.
+pub fn check_train_inputs(
+    backend: &str,
+    ctx: &TrainCtx,
+    start: &[f32],
+    data: &ImageSet,
+) -> Result<(), PluginError> {
+    check_inputs(backend, &ctx.spec, start, data)?;
+    if ctx.batch_size == 0 || ctx.epochs == 0 {
+        return Err(PluginError::invalid(format!(
+            "{backend}: batch size and local epochs must be positive"
+        )));
+    }
+    Ok(())
+}
+
 /// Optimiser state over a flat parameter vector, shared by backends that compute flat gradients.
 #[derive(Debug, Clone)]
 pub struct OptimizerState {

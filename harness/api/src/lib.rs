@@ -7,6 +7,7 @@
 
 pub mod attack;
 pub mod backend;
+pub mod conformance;
 pub mod consensus;
 pub mod cost;
 pub mod data;
@@ -22,7 +23,10 @@ pub mod smpc;
 pub mod update;
 
 pub use attack::{Attack, AttackCtx, AttackKnowledge};
-pub use backend::{CnnBackend, Optimizer, OptimizerState, TrainCtx, TrainOutcome, epoch_order};
+pub use backend::{
+    CnnBackend, Optimizer, OptimizerState, TrainCtx, TrainOutcome, check_inputs,
+    check_train_inputs, epoch_order,
+};
 pub use consensus::{CommitReport, Consensus, ConsensusCtx, FaultModel, Transaction, TxKind};
 pub use cost::CostRecord;
 pub use data::{

@@ -12,7 +12,7 @@ mod train;
 use dfdx::prelude::*;
 use securefl_api::{
     CnnBackend, Factory, ImageSet, ModelSpec, PluginError, PluginInfo, Registry, RegistryError,
-    TrainCtx, TrainOutcome,
+    TrainCtx, TrainOutcome, check_inputs, check_train_inputs,
 };
 
 /// The dfdx device this build runs on.
@@ -39,12 +39,7 @@ impl CnnBackend for DfdxBackend {
         start: &[f32],
         data: &ImageSet,
     ) -> Result<TrainOutcome, PluginError> {
-        check_inputs(&ctx.spec, start, data)?;
-        if ctx.batch_size == 0 || ctx.epochs == 0 {
-            return Err(PluginError::invalid(
-                "dfdx: batch size and local epochs must be positive",
-            ));
-        }
+        check_train_inputs("dfdx", ctx, start, data)?;
         Ok(train::train(ctx, start, data))
     }
 
@@ -54,7 +49,7 @@ impl CnnBackend for DfdxBackend {
         weights: &[f32],
         images: &ImageSet,
     ) -> Result<Vec<f32>, PluginError> {
-        check_inputs(spec, weights, images)?;
+        check_inputs("dfdx", spec, weights, images)?;
         Ok(train::predict(spec, weights, images))
     }
 
@@ -65,36 +60,6 @@ impl CnnBackend for DfdxBackend {
             "cpu".to_owned()
         }
     }
-}
-
-/// Refuses weights or images that do not fit the architecture.
-fn check_inputs(spec: &ModelSpec, weights: &[f32], images: &ImageSet) -> Result<(), PluginError> {
-    let side = securefl_api::model::IMAGE_SIDE;
-    if weights.len() != spec.param_count() {
-        return Err(PluginError::invalid(format!(
-            "dfdx: {} weights given, {} has {}",
-            weights.len(),
-            spec.arch.name(),
-            spec.param_count()
-        )));
-    }
-    if (images.height, images.width, images.channels) != (side, side, spec.in_channels) {
-        return Err(PluginError::invalid(format!(
-            "dfdx: images are {}x{}x{}, the model expects {side}x{side}x{}",
-            images.height, images.width, images.channels, spec.in_channels
-        )));
-    }
-    if images
-        .labels
-        .iter()
-        .any(|&l| usize::from(l) >= spec.classes)
-    {
-        return Err(PluginError::invalid(format!(
-            "dfdx: a label is not below {} classes",
-            spec.classes
-        )));
-    }
-    Ok(())
 }
 
 /// Registers the `dfdx` backend.

@@ -159,17 +159,28 @@ fn conv<T: Tape<f32, Dev> + Merge<T>>(x: Img<T>, w: &Mat<NoTape>, b: &Vector, k:
     for i in 0..k {
         for j in 0..k {
             if i + 1 < k || j + 1 < k {
-                patches.push(x.with_empty_tape().slice((.., i..i + ho, j..j + wo, ..)));
+                patches.push(own_copy(x.with_empty_tape()).slice((.., i..i + ho, j..j + wo, ..)));
             }
         }
     }
     // The last patch takes `x` itself, so `x`'s tape joins the stack exactly once.
-    patches.push(x.slice((.., k - 1..k - 1 + ho, k - 1..k - 1 + wo, ..)));
+    patches.push(own_copy(x).slice((.., k - 1..k - 1 + ho, k - 1..k - 1 + wo, ..)));
     let stacked = patches.stack().permute::<_, Axes5<1, 2, 3, 0, 4>>();
     let cols = stacked.reshape_like(&(batch * ho * wo, k * k * c));
     let y = linear(cols, w, b);
     let c_out = y.shape().1;
     y.reshape_like(&(batch, ho, wo, c_out))
+}
+
+/// When recording gradients, a copy of `x` (`x + 0`) for one patch to slice.
+///
+/// dfdx 0.13's slice backward *assigns* the output gradient into the input's gradient instead of
+/// adding it (`view[i] = o` in `tensor_ops/slice/cpu_kernel.rs`), so of several overlapping
+/// slices of one tensor only the last one's gradient would survive, and every layer before a
+/// convolution would get a wrong gradient. Each patch therefore slices its own copy, whose
+/// backward (an add) accumulates into `x`'s gradient. Inference needs no copy.
+fn own_copy<T: Tape<f32, Dev>>(x: Img<T>) -> Img<T> {
+    if T::OWNS_TAPE { x + 0.0 } else { x }
 }
 
 /// 2x2 max-pool, stride 2, dropping an odd last row or column.
