@@ -1,5 +1,6 @@
-//! Plain baselines for the paper CNN: local-training time per epoch, and inference throughput
-//! at batch 512 (the number encrypted inference is compared against).
+//! Plain baselines for the paper CNN on every CNN backend (`dfdx`, and `burn` with the default
+//! `burn` feature): local-training time per epoch, and inference throughput at batch 512 (the
+//! number encrypted inference is compared against).
 //!
 //! Run: `SECUREFL_DATA=../shared/datasets/medmnist cargo bench --bench training`.
 
@@ -20,6 +21,15 @@ use securefl_backend_dfdx::DfdxBackend;
 use securefl_benches::{real_dataset, tiled};
 
 const ARCHS: [Arch; 2] = [Arch::PaperCnn, Arch::WideCnn];
+
+/// The backends benched, by name.
+fn backends() -> Vec<(&'static str, Box<dyn CnnBackend>)> {
+    vec![
+        ("dfdx", Box::new(DfdxBackend) as Box<dyn CnnBackend>),
+        #[cfg(feature = "burn")]
+        ("burn", Box::new(securefl_backend_burn::BurnBackend)),
+    ]
+}
 
 fn spec(arch: Arch, channels: usize, classes: usize) -> ModelSpec {
     ModelSpec {
@@ -47,13 +57,15 @@ fn training(c: &mut Criterion) {
             optimizer: Optimizer::adam(1e-3),
             seed: 1,
         };
-        group.bench_function(BenchmarkId::new("dfdx", arch.name()), |b| {
-            b.iter(|| {
-                DfdxBackend
-                    .train(&ctx, &start, &data.train)
-                    .expect("training runs")
+        for (name, backend) in backends() {
+            group.bench_function(BenchmarkId::new(name, arch.name()), |b| {
+                b.iter(|| {
+                    backend
+                        .train(&ctx, &start, &data.train)
+                        .expect("training runs")
+                });
             });
-        });
+        }
     }
     group.finish();
 }
@@ -67,13 +79,15 @@ fn inference(c: &mut Criterion) {
     for arch in ARCHS {
         let spec = spec(arch, 1, 2);
         let weights = spec.init_weights(&mut securefl_api::rng(0, &["bench"]));
-        group.bench_function(BenchmarkId::new("dfdx", arch.name()), |b| {
-            b.iter(|| {
-                DfdxBackend
-                    .predict(&spec, &weights, &batch)
-                    .expect("inference runs")
+        for (name, backend) in backends() {
+            group.bench_function(BenchmarkId::new(name, arch.name()), |b| {
+                b.iter(|| {
+                    backend
+                        .predict(&spec, &weights, &batch)
+                        .expect("inference runs")
+                });
             });
-        });
+        }
     }
     group.finish();
 }

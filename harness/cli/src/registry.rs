@@ -6,6 +6,8 @@ use securefl_api::{Registry, RegistryError};
 pub fn builtin() -> Result<Registry, RegistryError> {
     let mut reg = Registry::default();
     securefl_attacks::register(&mut reg)?;
+    #[cfg(feature = "burn")]
+    securefl_backend_burn::register(&mut reg)?;
     securefl_backend_dfdx::register(&mut reg)?;
     securefl_consensus::register(&mut reg)?;
     securefl_datasets::register(&mut reg)?;

@@ -255,6 +255,7 @@ fn list_shows_every_kind_with_names() {
     let text = String::from_utf8(out.stdout).unwrap();
     for (kind, name) in [
         ("backend", "dfdx"),
+        ("backend", "burn"),
         ("dataset", "medmnist"),
         ("partition", "dirichlet"),
         ("attack", "none"),

@@ -272,7 +272,9 @@ impl Config {
             train: raw.train,
             dataset: plugin_spec(path, source, "dataset", raw.dataset)?,
             partition: plugin("partition", raw.partition, "iid")?,
-            backend: plugin("backend", raw.backend, "dfdx")?,
+            // burn trains and infers faster than dfdx here (benches/README.md); dfdx stays
+            // available as `kind = "dfdx"`.
+            backend: plugin("backend", raw.backend, "burn")?,
             attack: plugin("attack", raw.attack, "none")?,
             pre_aggregators: raw
                 .pre_aggregators

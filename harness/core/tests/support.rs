@@ -6,6 +6,7 @@ use securefl_api::Registry;
 pub fn registry() -> Registry {
     let mut reg = Registry::default();
     securefl_attacks::register(&mut reg).unwrap();
+    securefl_backend_burn::register(&mut reg).unwrap();
     securefl_backend_dfdx::register(&mut reg).unwrap();
     securefl_consensus::register(&mut reg).unwrap();
     securefl_datasets::register(&mut reg).unwrap();

@@ -136,7 +136,7 @@ fn claim_speed(out: &mut String, s: &Sweep, dir: &Path) -> Result<(), ReportErro
 }
 
 /// `(validation images, test images)` from a run manifest's `[dataset]`.
-fn split_sizes(manifest: &Path) -> Result<(f64, f64), ReportError> {
+pub(crate) fn split_sizes(manifest: &Path) -> Result<(f64, f64), ReportError> {
     let text = std::fs::read_to_string(manifest).map_err(|e| ReportError::io(manifest, &e))?;
     let size = |key: &str| {
         let in_dataset = text.split("[dataset]").nth(1).unwrap_or_default();

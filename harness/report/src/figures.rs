@@ -1,7 +1,7 @@
 //! The figures: training and test curves (the paper's Fig. 2), final accuracy with confidence
 //! intervals (Fig. 3), per-round per-hospital poisoning status (Fig. 4), verdict ratios
-//! (Fig. 5), the detection ROC over the acceptance threshold, and consensus latency and
-//! messages against the number of validators.
+//! (Fig. 5) and the detection ROC over the acceptance threshold; the performance figures are
+//! in [`crate::perf`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,7 +21,8 @@ pub fn all(s: &Sweep, out: &Path) -> Result<Written, ReportError> {
         status(s, out, &tag, &groups, &mut w)?;
         roc(s, out, &tag, &groups, &mut w)?;
     }
-    consensus(s, out, &mut w)?;
+    crate::perf::consensus(s, out, &mut w)?;
+    crate::perf::inference(s, out, &mut w)?;
     Ok(w)
 }
 
@@ -333,67 +334,6 @@ pub fn roc_points(scored: &[(f64, bool)], pos: f64, neg: f64) -> Vec<(f64, f64)>
         }
     }
     points
-}
-
-/// Latencies (ms) and message counts of one protocol at one validator count.
-type Samples = (Vec<f64>, Vec<f64>);
-
-/// Consensus latency and messages per round against the number of validators, per protocol.
-fn consensus(s: &Sweep, out: &Path, w: &mut Written) -> Result<(), ReportError> {
-    const AXIS: &str = "federation.validators";
-    if !s.axes.iter().any(|a| a == AXIS) {
-        w.skipped.push((
-            "consensus".into(),
-            format!("the sweep has no `{AXIS}` axis"),
-        ));
-        return Ok(());
-    }
-    let r = &s.rounds;
-    let mut by: BTreeMap<String, BTreeMap<u64, Samples>> = BTreeMap::new();
-    for cell in s.done() {
-        let Ok(n) = s.axis(&cell, AXIS).parse::<u64>() else {
-            continue;
-        };
-        let entry = by
-            .entry(s.label(&cell, &[AXIS]))
-            .or_default()
-            .entry(n)
-            .or_default();
-        for row in Sweep::rows_of(r, &cell).filter(|row| r.num(row, "round").unwrap_or(0.0) >= 1.0)
-        {
-            entry
-                .0
-                .extend(r.num(row, "consensus_latency_us").map(|us| us / 1000.0));
-            entry.1.extend(r.num(row, "consensus_messages"));
-        }
-    }
-    let series = |pick: fn(&Samples) -> &Vec<f64>| -> Vec<Series> {
-        by.iter()
-            .map(|(label, points)| Series {
-                name: label.clone(),
-                points: points
-                    .iter()
-                    .filter_map(|(n, v)| Some((*n as f64, mean(pick(v))?)))
-                    .collect(),
-            })
-            .collect()
-    };
-    let (lat, msgs) = (series(|v| &v.0), series(|v| &v.1));
-    let stem = out.join("consensus-latency");
-    w.files.extend(both!(&stem, |a| chart::lines(
-        a,
-        "consensus latency per round",
-        ("validators", "latency (ms, simulated)"),
-        &lat
-    ))?);
-    let stem = out.join("consensus-messages");
-    w.files.extend(both!(&stem, |a| chart::lines(
-        a,
-        "consensus messages per round",
-        ("validators", "messages"),
-        &msgs
-    ))?);
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod claims;
 pub mod data;
 pub mod figures;
 pub mod latex;
+pub mod perf;
 pub mod table;
 
 use std::fmt;

@@ -59,7 +59,10 @@ fn a_report_draws_every_figure_and_the_summary_table() {
         .collect();
     assert_eq!(
         skipped,
-        ["skipped claims: no fedavg and smpc-verify under attack in the sweep"]
+        [
+            "skipped inference-time: no encrypted verification in the sweep",
+            "skipped claims: no fedavg and smpc-verify under attack in the sweep"
+        ]
     );
     let report = out.join("report");
     for stem in [

@@ -233,3 +233,29 @@ fn count(dir: &Path, keep: impl Fn(&str) -> bool) -> usize {
             .count()
     })
 }
+
+#[test]
+fn a_sweep_chooses_the_backend_per_cell() {
+    let Some(real) = real_data_dir() else { return };
+    let s = Sweep::new();
+    let spec = SPEC.replace(
+        "defense = [{ kind = \"fedavg\" }, { kind = \"median\" }]\nseed = [1, 2]",
+        "backend = [{ kind = \"dfdx\" }, { kind = \"burn\" }]",
+    );
+    std::fs::write(s.path("spec.toml"), spec).unwrap();
+    s.run(&real, "backends", &[]);
+    let cells = std::fs::read_to_string(s.path("backends/cells.csv")).unwrap();
+    let mut names = Vec::new();
+    for line in cells.lines().skip(1) {
+        let id = line.split(',').next().unwrap();
+        let manifest =
+            std::fs::read_to_string(s.path("backends/cells").join(id).join("manifest.toml"))
+                .unwrap();
+        let backend = manifest
+            .split("kind = \"backend\"\nname = \"")
+            .nth(1)
+            .unwrap();
+        names.push(backend.split('"').next().unwrap().to_owned());
+    }
+    assert_eq!(names, ["dfdx", "burn"], "{cells}");
+}
