@@ -189,12 +189,27 @@ pub fn bars<DB: DrawingBackend>(
             let line = PathElement::new(vec![(x + 0.5, lo), (x + 0.5, hi)], BLACK.stroke_width(2));
             chart.draw_series(std::iter::once(line)).map_err(err)?;
         }
-        let text = Text::new(
-            b.label.clone(),
-            (x + 0.17, b.value * 0.04 + top * 0.01),
-            ("sans-serif", 12),
-        );
-        chart.draw_series(std::iter::once(text)).map_err(err)?;
+        label(&mut chart, &b.label, x, top)?;
+    }
+    Ok(())
+}
+
+/// A bar's label inside its foot, one line per ` · `-separated part.
+fn label<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<
+        'a,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    text: &str,
+    x: f64,
+    top: f64,
+) -> Result<(), String> {
+    let lines: Vec<&str> = text.split(" · ").collect();
+    for (k, line) in lines.iter().rev().enumerate() {
+        let at = (x + 0.17, top * (0.015 + 0.04 * k as f64));
+        let t = Text::new((*line).to_owned(), at, ("sans-serif", 13));
+        chart.draw_series(std::iter::once(t)).map_err(err)?;
     }
     Ok(())
 }
@@ -233,8 +248,7 @@ pub fn stacks<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(r)).map_err(err)?;
             y += h;
         }
-        let text = Text::new(s.label.clone(), (i as f64 + 0.17, 0.02), ("sans-serif", 12));
-        chart.draw_series(std::iter::once(text)).map_err(err)?;
+        label(&mut chart, &s.label, i as f64, 1.0)?;
     }
     for (j, name) in parts.iter().enumerate() {
         let c = colours[j];

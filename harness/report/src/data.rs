@@ -77,7 +77,7 @@ impl Sweep {
             .axes
             .iter()
             .filter(|a| a.as_str() != "seed" && !skip.contains(&a.as_str()))
-            .map(|a| self.axis(cell, a))
+            .map(|a| short(&self.axis(cell, a)))
             .filter(|v| !v.is_empty())
             .collect();
         if parts.is_empty() {
@@ -130,6 +130,17 @@ impl Sweep {
             .iter()
             .filter(move |r| table.get(r, "cell") == cell)
     }
+}
+
+/// An axis value as a figure shows it: `{ kind = "sign-flip", scale = 4.0 } + 0.2` becomes
+/// `sign-flip scale=4.0 + 0.2`.
+pub fn short(value: &str) -> String {
+    value
+        .replace("{ kind = ", "")
+        .replace(" }", "")
+        .replace(", ", " ")
+        .replace(" = ", "=")
+        .replace('"', "")
 }
 
 /// A file-name-safe form of a label.

@@ -9,7 +9,7 @@ use std::path::Path;
 use plotters::style::RGBColor;
 
 use crate::chart::{self, Bar, Series, Stack};
-use crate::data::{DATASET, Groups, Sweep, mean, slug};
+use crate::data::{DATASET, Groups, Sweep, mean, short, slug};
 use crate::{ReportError, Written, both};
 
 /// Every figure the tables give input for.
@@ -113,11 +113,11 @@ fn accuracy(
         .filter(|r| t.get(r, "metric") == "test_accuracy")
         .filter(|r| dataset.is_empty() || t.get(r, DATASET) == dataset)
         .filter_map(|r| {
-            let parts: Vec<&str> = s
+            let parts: Vec<String> = s
                 .axes
                 .iter()
                 .filter(|a| a.as_str() != "seed" && a.as_str() != DATASET)
-                .map(|a| t.get(r, a))
+                .map(|a| short(t.get(r, a)))
                 .filter(|v| !v.is_empty())
                 .collect();
             let label = if parts.is_empty() {

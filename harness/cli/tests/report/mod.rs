@@ -69,7 +69,7 @@ fn a_report_draws_every_figure_and_the_summary_table() {
         "fig2-all-test-accuracy",
         "fig2-all-train-loss",
         "fig3-all-final-accuracy",
-        "fig4-all-kind-krum-f-1-4-status",
+        "fig4-all-krum-f-1-4-status",
         "fig5-all-status-ratio",
         "roc-all",
         "consensus-latency",
