@@ -24,8 +24,16 @@ pub(crate) type Dev = Cuda;
 
 /// A device seeded for this call (dfdx's own generator is not used for training, but seeding it
 /// keeps any future use deterministic).
-pub(crate) fn new_device(seed: u64) -> Dev {
-    Dev::seed_from_u64(seed)
+#[cfg(not(feature = "cuda"))]
+pub(crate) fn new_device(seed: u64) -> Result<Dev, PluginError> {
+    Ok(Dev::seed_from_u64(seed))
+}
+
+/// A device on GPU 0, seeded for this call; no usable GPU or driver is an error, not a panic.
+#[cfg(feature = "cuda")]
+pub(crate) fn new_device(seed: u64) -> Result<Dev, PluginError> {
+    Dev::try_build(0, seed)
+        .map_err(|e| PluginError::failed(format!("dfdx: no usable CUDA device 0 ({e:?})")))
 }
 
 /// The `dfdx` backend.
@@ -40,7 +48,7 @@ impl CnnBackend for DfdxBackend {
         data: &ImageSet,
     ) -> Result<TrainOutcome, PluginError> {
         check_train_inputs("dfdx", ctx, start, data)?;
-        Ok(train::train(ctx, start, data))
+        train::train(ctx, start, data)
     }
 
     fn predict(
@@ -50,7 +58,7 @@ impl CnnBackend for DfdxBackend {
         images: &ImageSet,
     ) -> Result<Vec<f32>, PluginError> {
         check_inputs("dfdx", spec, weights, images)?;
-        Ok(train::predict(spec, weights, images))
+        train::predict(spec, weights, images)
     }
 
     fn device(&self) -> String {

@@ -2,7 +2,9 @@
 
 use dfdx::prelude::*;
 use securefl_api::data::pixel_value;
-use securefl_api::{ImageSet, ModelSpec, OptimizerState, TrainCtx, TrainOutcome, epoch_order};
+use securefl_api::{
+    ImageSet, ModelSpec, OptimizerState, PluginError, TrainCtx, TrainOutcome, epoch_order,
+};
 
 use crate::net::{Img, Net};
 use crate::{Dev, new_device};
@@ -12,8 +14,12 @@ use securefl_api::layout::ChannelLast;
 const INFER_BATCH: usize = 512;
 
 /// Trains from flat weights `start` and returns flat weights.
-pub(crate) fn train(ctx: &TrainCtx, start: &[f32], data: &ImageSet) -> TrainOutcome {
-    let dev = new_device(ctx.seed);
+pub(crate) fn train(
+    ctx: &TrainCtx,
+    start: &[f32],
+    data: &ImageSet,
+) -> Result<TrainOutcome, PluginError> {
+    let dev = new_device(ctx.seed)?;
     let layout = ChannelLast::new(&ctx.spec);
     let mut params = layout.import(start);
     let mut net = Net::new(&dev, &ctx.spec, &params);
@@ -35,22 +41,26 @@ pub(crate) fn train(ctx: &TrainCtx, start: &[f32], data: &ImageSet) -> TrainOutc
         }
         last_epoch_loss = (sum / batches.max(1) as f64) as f32;
     }
-    TrainOutcome {
+    Ok(TrainOutcome {
         weights: layout.export(&params),
         train_loss: last_epoch_loss,
-    }
+    })
 }
 
 /// Logits `(n, classes)` for every image.
-pub(crate) fn predict(spec: &ModelSpec, weights: &[f32], images: &ImageSet) -> Vec<f32> {
-    let dev = new_device(0);
+pub(crate) fn predict(
+    spec: &ModelSpec,
+    weights: &[f32],
+    images: &ImageSet,
+) -> Result<Vec<f32>, PluginError> {
+    let dev = new_device(0)?;
     let net = Net::new(&dev, spec, &ChannelLast::new(spec).import(weights));
     let all: Vec<usize> = (0..images.len()).collect();
     let mut logits = Vec::with_capacity(images.len() * spec.classes);
     for batch in all.chunks(INFER_BATCH) {
         logits.extend(net.forward(images_to_tensor(&dev, images, batch)).as_vec());
     }
-    logits
+    Ok(logits)
 }
 
 /// The images at `indices` as an NHWC tensor of normalised pixels.
