@@ -125,6 +125,29 @@ pub fn epoch_order(rng: &mut Rng, n: usize) -> Vec<usize> {
     order
 }
 
+/// The training loop every backend shares: `ctx.epochs` epochs over `n` images in the order of
+/// [`epoch_order`] (seeded from `ctx.seed`, stream `shuffle`), mini-batches of
+/// `ctx.batch_size`, each handed to `step`, which trains on it and returns its mean loss.
+/// Returns the last epoch's mean batch loss (NaN for zero epochs).
+pub fn train_epochs(
+    ctx: &TrainCtx,
+    n: usize,
+    mut step: impl FnMut(&[usize]) -> Result<f32, PluginError>,
+) -> Result<f32, PluginError> {
+    let mut rng = crate::rng(ctx.seed, &["shuffle"]);
+    let mut last_epoch_loss = f32::NAN;
+    for _ in 0..ctx.epochs {
+        let order = epoch_order(&mut rng, n);
+        let (mut sum, mut batches) = (0.0f64, 0usize);
+        for batch in order.chunks(ctx.batch_size.max(1)) {
+            sum += f64::from(step(batch)?);
+            batches += 1;
+        }
+        last_epoch_loss = (sum / batches.max(1) as f64) as f32;
+    }
+    Ok(last_epoch_loss)
+}
+
 /// Refuses weights or images that do not fit `spec`; `backend` names the engine in the message.
 ///
 /// Backends call it before touching any tensor, so that bad input is an error and never a panic.

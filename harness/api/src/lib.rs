@@ -25,7 +25,7 @@ pub mod update;
 pub use attack::{Attack, AttackCtx, AttackKnowledge};
 pub use backend::{
     CnnBackend, Optimizer, OptimizerState, TrainCtx, TrainOutcome, check_inputs,
-    check_train_inputs, epoch_order,
+    check_train_inputs, epoch_order, train_epochs,
 };
 pub use consensus::{CommitReport, Consensus, ConsensusCtx, FaultModel, Transaction, TxKind};
 pub use cost::CostRecord;

@@ -4,7 +4,7 @@ use burn::tensor::loss::cross_entropy_with_logits;
 use burn::tensor::{Device, Tensor, TensorData};
 use securefl_api::data::pixel_value;
 use securefl_api::{
-    ImageSet, ModelSpec, OptimizerState, PluginError, TrainCtx, TrainOutcome, epoch_order,
+    ImageSet, ModelSpec, OptimizerState, PluginError, TrainCtx, TrainOutcome, train_epochs,
 };
 
 use crate::net::{Net, values};
@@ -25,22 +25,14 @@ pub(crate) fn train(
     let dev = Device::flex().autodiff();
     let mut params = start.to_vec();
     let mut opt = OptimizerState::new(ctx.optimizer, params.len());
-    let mut rng = securefl_api::rng(ctx.seed, &["shuffle"]);
-    let mut last_epoch_loss = f32::NAN;
-    for _ in 0..ctx.epochs {
-        let order = epoch_order(&mut rng, data.len());
-        let (mut sum, mut batches) = (0.0f64, 0usize);
-        for batch in order.chunks(ctx.batch_size.max(1)) {
-            let (loss, grads) = loss_and_gradients(&dev, ctx, &params, data, batch)?;
-            sum += f64::from(loss);
-            batches += 1;
-            opt.step(&mut params, &grads);
-        }
-        last_epoch_loss = (sum / batches.max(1) as f64) as f32;
-    }
+    let train_loss = train_epochs(ctx, data.len(), |batch| {
+        let (loss, grads) = loss_and_gradients(&dev, ctx, &params, data, batch)?;
+        opt.step(&mut params, &grads);
+        Ok(loss)
+    })?;
     Ok(TrainOutcome {
         weights: params,
-        train_loss: last_epoch_loss,
+        train_loss,
     })
 }
 

@@ -3,7 +3,7 @@
 use dfdx::prelude::*;
 use securefl_api::data::pixel_value;
 use securefl_api::{
-    ImageSet, ModelSpec, OptimizerState, PluginError, TrainCtx, TrainOutcome, epoch_order,
+    ImageSet, ModelSpec, OptimizerState, PluginError, TrainCtx, TrainOutcome, train_epochs,
 };
 
 use crate::net::{Img, Net};
@@ -24,26 +24,19 @@ pub(crate) fn train(
     let mut params = layout.import(start);
     let mut net = Net::new(&dev, &ctx.spec, &params);
     let mut opt = OptimizerState::new(ctx.optimizer, params.len());
-    let mut rng = securefl_api::rng(ctx.seed, &["shuffle"]);
-    let mut last_epoch_loss = f32::NAN;
-    for _ in 0..ctx.epochs {
-        let order = epoch_order(&mut rng, data.len());
-        let (mut sum, mut batches) = (0.0f64, 0usize);
-        for batch in order.chunks(ctx.batch_size.max(1)) {
-            let x = images_to_tensor(&dev, data, batch).traced(Gradients::leaky());
-            let targets = one_hot(&dev, data, batch, ctx.spec.classes);
-            let loss = cross_entropy_with_logits_loss(net.forward(x), targets);
-            sum += f64::from(loss.array());
-            batches += 1;
-            let grads = loss.backward();
-            opt.step(&mut params, &net.gradients(&grads));
-            net.load(&params);
-        }
-        last_epoch_loss = (sum / batches.max(1) as f64) as f32;
-    }
+    let train_loss = train_epochs(ctx, data.len(), |batch| {
+        let x = images_to_tensor(&dev, data, batch).traced(Gradients::leaky());
+        let targets = one_hot(&dev, data, batch, ctx.spec.classes);
+        let loss = cross_entropy_with_logits_loss(net.forward(x), targets);
+        let value = loss.array();
+        let grads = loss.backward();
+        opt.step(&mut params, &net.gradients(&grads));
+        net.load(&params);
+        Ok(value)
+    })?;
     Ok(TrainOutcome {
         weights: layout.export(&params),
-        train_loss: last_epoch_loss,
+        train_loss,
     })
 }
 
