@@ -99,7 +99,8 @@ fn ratio(num: usize, den: usize) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
-const HEADER: &str = "judged,malicious_updates,true_positives,false_negatives,false_positives,\
+/// The header of `detection.csv`.
+pub(crate) const HEADER: &str = "judged,malicious_updates,true_positives,false_negatives,false_positives,\
 true_negatives,tpr,fpr,precision,first_attack_round,first_rejection_round,\
 rounds_to_first_rejection,final_accuracy,final_backdoor_asr";
 

@@ -109,6 +109,70 @@ verify_compute_s";
 
 const CLASS_HEADER: &str = "round,class,name,support,recall";
 
+/// What a result-table column holds: the type a typed copy of the table (Parquet) gives it.
+/// A CSV cannot tell (a float that happens to be integral is written without a decimal point,
+/// and an empty column has no values at all), so the schema says it, never inference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    /// A signed 64-bit integer (counts, bytes, rounds, microseconds).
+    Int,
+    /// A 64-bit float (metrics, scores, norms; the `_s` wall-clock columns).
+    Float,
+    /// `true` or `false`.
+    Bool,
+    /// Text (names, verdicts, `;`-separated lists).
+    Text,
+}
+
+const FLOAT_COLUMNS: [&str; 14] = [
+    "test_accuracy",
+    "test_loss",
+    "test_balanced_accuracy",
+    "test_auc",
+    "backdoor_asr",
+    "train_loss",
+    "update_norm",
+    "verify_score",
+    "recall",
+    "tpr",
+    "fpr",
+    "precision",
+    "final_accuracy",
+    "final_backdoor_asr",
+];
+const BOOL_COLUMNS: [&str; 3] = ["consensus_finalized", "plaintext_updates", "malicious"];
+const TEXT_COLUMNS: [&str; 6] = [
+    "smpc_party_bytes",
+    "aggregation_party_bytes",
+    "verify_party_bytes",
+    "consensus_by_type",
+    "verdict",
+    "name",
+];
+
+/// The kind of a column of `rounds.csv`, `clients.csv`, `classes.csv` or `detection.csv`;
+/// `None` for a name that is not one of their columns.
+pub fn column_kind(name: &str) -> Option<ColumnKind> {
+    let headers = [
+        ROUND_HEADER,
+        CLIENT_HEADER,
+        CLASS_HEADER,
+        crate::detection::HEADER,
+    ];
+    if !headers.iter().any(|h| h.split(',').any(|c| c == name)) {
+        return None;
+    }
+    Some(if name.ends_with("_s") || FLOAT_COLUMNS.contains(&name) {
+        ColumnKind::Float
+    } else if BOOL_COLUMNS.contains(&name) {
+        ColumnKind::Bool
+    } else if TEXT_COLUMNS.contains(&name) {
+        ColumnKind::Text
+    } else {
+        ColumnKind::Int
+    })
+}
+
 /// Messages and bytes by type as one cell, `type:messages:bytes;...` in name order.
 fn by_type_cell(by_type: &[(String, u64, u64)]) -> String {
     by_type
@@ -269,6 +333,23 @@ mod tests {
             without_timing("round,a_s,x,round_s\n1,0.5,7,2.0\n"),
             "round,x\n1,7\n"
         );
+    }
+
+    #[test]
+    fn every_kind_list_names_real_columns() {
+        for name in FLOAT_COLUMNS
+            .iter()
+            .chain(&BOOL_COLUMNS)
+            .chain(&TEXT_COLUMNS)
+        {
+            assert!(column_kind(name).is_some(), "{name} is in no table");
+        }
+        assert_eq!(column_kind("round_s"), Some(ColumnKind::Float));
+        assert_eq!(column_kind("smpc_bytes"), Some(ColumnKind::Int));
+        assert_eq!(column_kind("tpr"), Some(ColumnKind::Float));
+        assert_eq!(column_kind("malicious"), Some(ColumnKind::Bool));
+        assert_eq!(column_kind("verdict"), Some(ColumnKind::Text));
+        assert_eq!(column_kind("no_such_column"), None);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Grid sweeps: a TOML spec ([`spec`]) expanded into cells with stable ids ([`cell`]), run as
 //! `securefl run` child processes in parallel and resumed after a crash ([`run`], [`layout`]),
-//! and merged into long tables ([`tables`]).
+//! and merged into long tables ([`tables`]) in CSV and Parquet ([`parquet`]).
 
 pub mod cell;
 pub mod layout;
+pub mod parquet;
 pub mod run;
 pub mod slurm;
 pub mod spec;

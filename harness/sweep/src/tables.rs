@@ -1,7 +1,7 @@
 //! The merged tables of a sweep: every finished cell's `rounds.csv`, `clients.csv`,
 //! `classes.csv` and `detection.csv`, each row prefixed with the cell's id and axis values,
 //! in cell order, plus `cells.csv` with every cell's status and `summary.csv` (see
-//! [`crate::summary`]).
+//! [`crate::summary`]); each with a typed Parquet copy beside it ([`crate::parquet`]).
 //!
 //! The tables are rebuilt from the finished run folders every time and written atomically, so
 //! they hold each finished cell's rows exactly once, whatever was killed when. Cells whose
@@ -13,7 +13,7 @@ use securefl_core::rundir::write_atomic;
 
 use crate::cell::{self, Cell, display_value};
 use crate::layout::{CellState, Layout};
-use crate::summary;
+use crate::{parquet, summary};
 
 /// The per-run tables merged into long tables.
 pub const TABLES: [&str; 4] = ["rounds.csv", "clients.csv", "classes.csv", "detection.csv"];
@@ -34,13 +34,14 @@ const THREAT_KEYS: [&str; 4] = ["smpc", "consensus", "attacker", "plaintext_upda
 pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
     let columns = cell::columns(cells);
     let axes: Vec<&str> = columns.iter().map(String::as_str).collect();
-    write(layout, "cells.csv", &cells_table(layout, cells, &axes)?)?;
+    let write = |name: &str, text: &str| write(layout, cells, name, text);
+    write("cells.csv", &cells_table(layout, cells, &axes)?)?;
     let done: Vec<&Cell> = cells
         .iter()
         .filter(|c| layout.state(&c.id) == CellState::Done)
         .collect();
     for table in TABLES {
-        write(layout, table, &long_table(layout, &done, &axes, table)?)?;
+        write(table, &long_table(layout, &done, &axes, table)?)?;
     }
     let mut rows = Vec::new();
     for cell in &done {
@@ -51,12 +52,27 @@ pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
         let metrics = summary::cell_metrics(&read("rounds.csv")?, &read("detection.csv")?);
         rows.push((*cell, threat_values(layout, cell)?, metrics));
     }
-    write(layout, "summary.csv", &summary::summary(&axes, &rows))?;
+    write("summary.csv", &summary::summary(&axes, &rows))?;
     Ok(done.len())
 }
 
-fn write(layout: &Layout, name: &str, text: &str) -> Result<(), String> {
-    write_atomic(&layout.root().join(name), text.as_bytes()).map_err(|e| e.to_string())
+/// Writes `NAME.csv` and its Parquet copy `NAME.parquet`, each atomically (a table with no
+/// rows and no header, when no cell is finished, has no Parquet copy).
+fn write(layout: &Layout, cells: &[Cell], name: &str, text: &str) -> Result<(), String> {
+    let root = layout.root();
+    write_atomic(&root.join(name), text.as_bytes()).map_err(|e| e.to_string())?;
+    let stem = name.trim_end_matches(".csv");
+    let path = root.join(format!("{stem}.parquet"));
+    if text.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("{}: {e}", path.display()))
+            }
+            _ => Ok(()),
+        };
+    }
+    let bytes = parquet::csv_to_parquet(text, stem, |c| parquet::kind_of(c, cells))?;
+    write_atomic(&path, &bytes).map_err(|e| e.to_string())
 }
 
 /// `cell,index,grid,status,error,<axes…>,<threat columns>`, one row per cell.

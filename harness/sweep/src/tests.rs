@@ -231,3 +231,16 @@ fn grids_are_crossed_with_the_shared_axes_and_united() {
     );
     assert!(cells[0].value("federation.validators").is_none());
 }
+
+#[test]
+fn axis_columns_are_typed_by_their_values() {
+    use crate::parquet::kind_of;
+    use securefl_core::records::ColumnKind;
+    let cells = expand(&parse(SPEC, None).unwrap());
+    assert_eq!(kind_of("seed", &cells), ColumnKind::Int);
+    assert_eq!(kind_of("dataset.flag", &cells), ColumnKind::Text);
+    assert_eq!(kind_of("attack", &cells), ColumnKind::Text);
+    assert_eq!(kind_of("test_accuracy", &cells), ColumnKind::Float);
+    assert_eq!(kind_of("threat_plaintext", &cells), ColumnKind::Bool);
+    assert_eq!(kind_of("not-a-column", &cells), ColumnKind::Text);
+}

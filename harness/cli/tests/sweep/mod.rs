@@ -70,19 +70,66 @@ impl Sweep {
     }
 }
 
-/// A sweep folder's merged tables, without their timing columns.
+const TABLES: [&str; 6] = [
+    "cells",
+    "rounds",
+    "clients",
+    "classes",
+    "detection",
+    "summary",
+];
+
+/// A sweep folder's merged tables, without their timing columns: the CSVs, then their
+/// Parquet copies written back as CSV by Polars.
 pub(crate) fn tables(out: &Path) -> Vec<String> {
-    [
-        "cells.csv",
-        "rounds.csv",
-        "clients.csv",
-        "classes.csv",
-        "detection.csv",
-        "summary.csv",
-    ]
-    .iter()
-    .map(|t| without_timing(&std::fs::read_to_string(out.join(t)).unwrap()))
-    .collect()
+    let csv = TABLES.map(|t| std::fs::read_to_string(out.join(format!("{t}.csv"))).unwrap());
+    let parquet = TABLES.map(|t| parquet_as_csv(&out.join(format!("{t}.parquet"))));
+    csv.iter()
+        .chain(&parquet)
+        .map(|t| without_timing(t))
+        .collect()
+}
+
+/// A Parquet table read back and written as CSV by Polars.
+fn parquet_as_csv(path: &Path) -> String {
+    use polars::prelude::{CsvWriter, SerWriter as _};
+    let mut frame = read_parquet(path);
+    let mut bytes = Vec::new();
+    CsvWriter::new(&mut bytes).finish(&mut frame).unwrap();
+    String::from_utf8(bytes).unwrap()
+}
+
+fn read_parquet(path: &Path) -> polars::prelude::DataFrame {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    securefl_sweep::parquet::read(&bytes).unwrap()
+}
+
+/// The Parquet copy of `rounds.csv` has its rows and typed columns, with the CSV's exact values.
+fn assert_parquet_matches_csv(out: &Path) {
+    use polars::prelude::DataType;
+    let csv = std::fs::read_to_string(out.join("rounds.csv")).unwrap();
+    let frame = read_parquet(&out.join("rounds.parquet"));
+    assert_eq!(frame.height(), csv.lines().count() - 1);
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == "test_accuracy").unwrap();
+    let want: Vec<f64> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(at).unwrap().parse().unwrap())
+        .collect();
+    let acc = frame.column("test_accuracy").unwrap();
+    assert_eq!(acc.dtype(), &DataType::Float64);
+    let got: Vec<f64> = acc.f64().unwrap().into_no_null_iter().collect();
+    assert_eq!(got, want, "bit-exact values");
+    assert_eq!(frame.column("round").unwrap().dtype(), &DataType::Int64);
+    assert_eq!(frame.column("seed").unwrap().dtype(), &DataType::Int64);
+    let flags = frame.column("plaintext_updates").unwrap();
+    assert_eq!(flags.dtype(), &DataType::Boolean);
+    let clients = read_parquet(&out.join("clients.parquet"));
+    assert_eq!(
+        clients.column("verdict").unwrap().dtype(),
+        &DataType::String
+    );
 }
 
 #[test]
@@ -124,6 +171,7 @@ fn a_sweep_runs_every_cell_once_and_a_second_run_is_a_no_op() {
         let id = line.split(',').next().unwrap();
         assert_eq!(rounds.matches(&format!("{id},")).count(), 3, "{id}");
     }
+    assert_parquet_matches_csv(&s.path("a"));
     let first = s.tables("a");
     let stamp = |p: &Path| std::fs::metadata(p).unwrap().modified().unwrap();
     let run_dir = s
