@@ -52,20 +52,28 @@ pub fn consensus(s: &Sweep, out: &Path, w: &mut Written) -> Result<(), ReportErr
             .collect()
     };
     let (lat, msgs) = (series(|v| &v.0), series(|v| &v.1));
-    let stem = out.join("consensus-latency");
-    w.files.extend(both!(&stem, |a| chart::lines(
-        a,
-        "consensus latency per round",
-        ("validators", "latency (ms, simulated)"),
-        &lat
-    ))?);
-    let stem = out.join("consensus-messages");
-    w.files.extend(both!(&stem, |a| chart::lines(
-        a,
-        "consensus messages per round",
-        ("validators", "messages"),
-        &msgs
-    ))?);
+    for (name, title, y, series) in [
+        (
+            "consensus-latency",
+            "consensus latency per round",
+            "latency (ms, simulated)",
+            &lat,
+        ),
+        (
+            "consensus-messages",
+            "consensus messages per round",
+            "messages",
+            &msgs,
+        ),
+    ] {
+        let stem = out.join(name);
+        w.files.extend(both!(&stem, |a| chart::lines(
+            a,
+            title,
+            ("validators", y),
+            series
+        ))?);
+    }
     Ok(())
 }
 
