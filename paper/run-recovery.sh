@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The accuracy-recovery study of issue 4, until sweeps exist (issue 6).
+# The accuracy-recovery study of issue 4 as single runs. It predates sweeps; grid 0 of
+# paper/sweeps/paper.toml runs a similar study (other attacks and datasets) as one sweep.
 #
 #   paper/run-recovery.sh [GLOB]
 #

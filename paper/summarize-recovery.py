@@ -4,9 +4,12 @@
     python3 paper/summarize-recovery.py [GROUP ...]   (default: every group)
 
 One row per (attack, defense): final test accuracy per seed and its mean, malicious and honest
-updates rejected (summed over seeds and rounds, from clients.csv), and the final backdoor
-success rate (mean over seeds). Unfinished runs (*.partial) are skipped. Until the sweep
-tables of issue 6 replace it, this script is how paper/README.md's tables are made.
+updates rejected (summed over seeds and rounds, from clients.csv), the final backdoor success
+rate (mean over seeds), and the updates' lengths over their round's upper median (the ratio
+smpc-verify's norm bound compares with its factor, 2): the largest honest ratio and the range
+of the malicious ones, over seeds and rounds. Unfinished runs (*.partial) are skipped. The
+study's runs are single run folders (paper/run-recovery.sh), not a sweep, so this script makes
+paper/README.md's tables from them.
 """
 import csv
 import glob
@@ -28,6 +31,19 @@ def runs(group):
     return out
 
 
+def ratios(clients):
+    """Each update's `update_norm` over its round's upper median (sorted ascending, index n/2)."""
+    by_round = defaultdict(list)
+    for c in clients:
+        by_round[c["round"]].append(c)
+    out = []
+    for rows in by_round.values():
+        norms = sorted(float(c["update_norm"]) for c in rows)
+        med = norms[len(norms) // 2]
+        out += [(c["malicious"] == "true", float(c["update_norm"]) / med) for c in rows]
+    return out
+
+
 def stats(d):
     rounds = list(csv.DictReader(open(os.path.join(d, "rounds.csv"))))
     clients = list(csv.DictReader(open(os.path.join(d, "clients.csv"))))
@@ -41,13 +57,14 @@ def stats(d):
         "tp": rej(mal), "mal": len(mal), "fp": rej(hon), "hon": len(hon),
         "verdicts": verdicts != {"n/a"},
         "asr": float(asr) if asr else None,
+        "ratios": ratios(clients),
     }
 
 
 def table(group):
     print(f"### `{group}`\n")
-    print("| attack | defense | final accuracy (per seed) | mean | malicious rejected | honest rejected | backdoor success |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| attack | defense | final accuracy (per seed) | mean | malicious rejected | honest rejected | backdoor success | length ÷ upper median: honest max; malicious |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, seeds in sorted(runs(group).items()):
         attack, _, defense = name.partition("-") if name.startswith("none") else split(name)
         s = {k: stats(v) for k, v in sorted(seeds.items())}
@@ -58,8 +75,16 @@ def table(group):
         fp = f"{sum(v['fp'] for v in s.values())}/{sum(v['hon'] for v in s.values())}" if ver else "n/a"
         asrs = [v["asr"] for v in s.values() if v["asr"] is not None]
         asr = f"{sum(asrs) / len(asrs):.3f}" if asrs else ""
-        print(f"| {attack} | {defense} | {accs} | {mean:.3f} | {tp} | {fp} | {asr} |")
+        print(f"| {attack} | {defense} | {accs} | {mean:.3f} | {tp} | {fp} | {asr} | {ratio_cell(s)} |")
     print()
+
+
+def ratio_cell(s):
+    r = [x for v in s.values() for x in v["ratios"]]
+    hon = [x for m, x in r if not m]
+    mal = [x for m, x in r if m]
+    cell = f"{max(hon):.2f}" if hon else ""
+    return cell + (f"; {min(mal):.2f}–{max(mal):.2f}" if mal else "")
 
 
 ATTACKS = ["backdoor", "fang", "gaussian-noise", "ipm", "label-flip", "lie", "min-max", "min-sum", "none", "scaling", "sign-flip"]
