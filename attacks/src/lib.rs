@@ -8,6 +8,7 @@
 pub mod backdoor;
 mod common;
 pub mod fang;
+pub mod gate_aware;
 pub mod gaussian_noise;
 pub mod ipm;
 pub mod label_flip;
@@ -15,6 +16,7 @@ pub mod lie;
 pub mod min_max;
 pub mod min_sum;
 mod none;
+pub mod ring_wrap;
 pub mod scaling;
 pub mod sign_flip;
 #[cfg(test)]
@@ -22,12 +24,14 @@ mod testutil;
 
 pub use backdoor::Backdoor;
 pub use fang::Fang;
+pub use gate_aware::GateAware;
 pub use gaussian_noise::GaussianNoise;
 pub use ipm::Ipm;
 pub use label_flip::LabelFlip;
 pub use lie::Lie;
 pub use min_max::AgrAgnostic;
 pub use none::NoAttack;
+pub use ring_wrap::RingWrap;
 pub use scaling::{Boost, Scaling};
 pub use sign_flip::SignFlip;
 
@@ -37,6 +41,7 @@ use securefl_api::{Registry, RegistryError};
 pub fn register(reg: &mut Registry) -> Result<(), RegistryError> {
     backdoor::register(reg)?;
     fang::register(reg)?;
+    gate_aware::register(reg)?;
     gaussian_noise::register(reg)?;
     ipm::register(reg)?;
     label_flip::register(reg)?;
@@ -44,6 +49,7 @@ pub fn register(reg: &mut Registry) -> Result<(), RegistryError> {
     min_max::register(reg)?;
     min_sum::register(reg)?;
     none::register(reg)?;
+    ring_wrap::register(reg)?;
     scaling::register(reg)?;
     sign_flip::register(reg)?;
     Ok(())
@@ -63,6 +69,7 @@ mod tests {
             [
                 "backdoor",
                 "fang",
+                "gate-aware",
                 "gaussian-noise",
                 "ipm",
                 "label-flip",
@@ -70,6 +77,7 @@ mod tests {
                 "min-max",
                 "min-sum",
                 "none",
+                "ring-wrap",
                 "scaling",
                 "sign-flip"
             ]
