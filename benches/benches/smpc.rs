@@ -1,5 +1,7 @@
 //! Encrypted versus plain inference of the paper CNN on 512 PneumoniaMNIST test images, per
-//! protocol, and secure aggregation of 10 updates of 100k parameters versus the plain sum.
+//! protocol; secure aggregation of 10 updates of 100k parameters versus the plain sum; and the
+//! gate's range check of one model against that model's encrypted verification on the whole
+//! PneumoniaMNIST validation split.
 //!
 //! Run: `SECUREFL_DATA=../shared/datasets/medmnist cargo bench --bench smpc`.
 
@@ -25,6 +27,7 @@ use securefl_smpc::additive::Additive2pc;
 use securefl_smpc::mpc::Mpc;
 use securefl_smpc::nn;
 use securefl_smpc::plugin::weighted_sum;
+use securefl_smpc::range;
 use securefl_smpc::replicated::Replicated3pc;
 use securefl_smpc::ring::Fixed;
 
@@ -195,5 +198,60 @@ fn aggregation(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, inference, aggregation);
+/// One model's range check (every weight within ±4, two 64-bit comparisons per weight) against
+/// its verification (encrypted evaluation on the 524-image validation split), per protocol.
+fn gate<P: Mpc>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, mut p: P, spec: &ModelSpec) {
+    let weights = trained_weights(spec);
+    let val = real_dataset("pneumoniamnist").val;
+    let model = nn::share_model(&mut p, spec, &weights);
+    let data = nn::share_data(&mut p, &val, spec.classes);
+    let bound = 4 << FX.frac_bits;
+    let before = p.meter().clone();
+    assert_eq!(range::in_range(&mut p, &[&model.params], bound), [true]);
+    let range = p.meter().since(&before);
+    let before = p.meter().clone();
+    nn::evaluate(&mut p, &model, &data, 512);
+    let verify = p.meter().since(&before);
+    eprintln!(
+        "{name}: range check {:.2} MB online + {:.2} MB offline, {} rounds; verification \
+         ({} images) {:.1} MB online + {:.1} MB offline, {} rounds; bytes ratio {:.2}%",
+        range.bytes as f64 / 1e6,
+        range.offline_bytes as f64 / 1e6,
+        range.rounds,
+        val.len(),
+        verify.bytes as f64 / 1e6,
+        verify.offline_bytes as f64 / 1e6,
+        verify.rounds,
+        100.0 * (range.bytes + range.offline_bytes) as f64
+            / (verify.bytes + verify.offline_bytes) as f64
+    );
+    g.bench_function(BenchmarkId::new("range-check", name), |b| {
+        b.iter(|| range::in_range(&mut p, &[&model.params], bound))
+    });
+    g.bench_function(BenchmarkId::new("verification", name), |b| {
+        b.iter(|| nn::evaluate(&mut p, &model, &data, 512))
+    });
+}
+
+fn gate_cost(c: &mut Criterion) {
+    let spec = ModelSpec {
+        arch: Arch::PaperCnn,
+        in_channels: 1,
+        classes: 2,
+    };
+    let mut group = c.benchmark_group("gate-1-model");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    gate(&mut group, "additive-2pc", Additive2pc::new(FX, 6), &spec);
+    gate(
+        &mut group,
+        "replicated-3pc",
+        Replicated3pc::new(FX, 7),
+        &spec,
+    );
+    group.finish();
+}
+
+criterion_group!(benches, inference, aggregation, gate_cost);
 criterion_main!(benches);

@@ -1,12 +1,13 @@
 //! `fedavg`: federated averaging weighted by sample counts (McMahan et al., AISTATS 2017).
 //!
 //! It accepts every update, so it gives no verdicts (`n/a`).
-//! It averages through the SMPC protocol's `aggregate`, so under a real protocol only the
-//! average is ever opened.
+//! The engine averages the shares of the models the finalized verdict block includes through
+//! the SMPC protocol's `aggregate`, once, after that block is final, so under a real protocol
+//! only that one average is ever opened.
 
 use securefl_api::{
     Aggregate, ClientUpdate, ClientVerdict, CostRecord, Defense, DefenseCaps, DefenseCtx, Factory,
-    PluginError, PluginInfo, Registry, RegistryError, SmpcCtx, Verdict,
+    NextModel, PluginError, PluginInfo, Registry, RegistryError, Verdict,
 };
 
 /// Sample-weighted mean of the submitted models.
@@ -24,17 +25,9 @@ impl Defense for FedAvg {
 
     fn aggregate(
         &mut self,
-        ctx: &mut DefenseCtx<'_>,
+        _ctx: &mut DefenseCtx<'_>,
         updates: &[ClientUpdate],
     ) -> Result<Aggregate, PluginError> {
-        let weights: Vec<f64> = updates.iter().map(|u| u.samples as f64).collect();
-        let smpc_ctx = SmpcCtx {
-            round: ctx.round,
-            validators: ctx.setting.hospitals,
-            seed: ctx.seed,
-        };
-        let avg = ctx.smpc.aggregate(&smpc_ctx, ctx.shares, &weights)?;
-        let model = avg.value;
         let verdicts = updates
             .iter()
             .map(|u| ClientVerdict {
@@ -45,9 +38,12 @@ impl Defense for FedAvg {
             })
             .collect();
         Ok(Aggregate {
-            model,
+            next: NextModel::SecureFedAvg {
+                min_accepted: 1,
+                excluded: Vec::new(),
+            },
             verdicts,
-            cost: avg.cost,
+            cost: CostRecord::default(),
         })
     }
 }

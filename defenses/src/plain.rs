@@ -3,7 +3,8 @@
 //! [`Aggregate`] the engine expects. No SMPC call is made, so the aggregation cost is zero.
 
 use securefl_api::{
-    Aggregate, ClientUpdate, ClientVerdict, CostRecord, DefenseCaps, PluginError, Setting, Verdict,
+    Aggregate, ClientUpdate, ClientVerdict, CostRecord, DefenseCaps, NextModel, PluginError,
+    Setting, Verdict,
 };
 
 use crate::math;
@@ -21,7 +22,7 @@ impl Combined {
     /// The engine's [`Aggregate`]: `global + delta`, the verdicts, zero SMPC cost.
     pub fn into_aggregate(self, global: &[f32]) -> Aggregate {
         Aggregate {
-            model: math::next_model(global, &self.delta),
+            next: NextModel::Model(math::next_model(global, &self.delta)),
             verdicts: self.verdicts,
             cost: CostRecord::default(),
         }

@@ -14,8 +14,9 @@
 //!   `margin`. The global model is public, so its score is opened; each submission opens only
 //!   its pass bit (plus its score when asked).
 //! - `relative-median`: accept when the score ≥ the median of this round's submissions −
-//!   `margin`. The median needs every submission's score, so scores are always opened: a
-//!   privacy cost the rows show.
+//!   `margin`. The scores stay shared: the median and the comparison run in shares
+//!   (`securefl_smpc::median`), and each submission opens only its pass bit (plus its score
+//!   when asked); `smpc_opened` shows it.
 //!
 //! Floor (`floor`): a model must beat chance (balanced accuracy one point above 1/C) or, failing
 //! that, reach the plain accuracy of always predicting the majority class (`"constant"`, the
@@ -59,7 +60,23 @@
 //! - the malicious updates it misses are late-round flips of small updates: the flipped model
 //!   is then still close to the global model and scores like it, and it does little harm.
 //!
-//! If no model is accepted, the global model is kept unchanged.
+//! Range check (`weight-bound`, default 4): before any other use, every weight of every
+//! submission (and of the global model) must lie in `[−weight-bound, weight-bound)`, checked in
+//! shares on the fixed-point encoding itself (`securefl_smpc::range`, one opened bit per model):
+//! an out-of-range model is rejected without evaluation and never aggregated, whatever the votes.
+//! This closes the encoding gap of the `ring-wrap` attack (a squared distance wrapped around the
+//! ring behind a dead channel), makes the norm bound's sums exact (they are computed without
+//! truncation and compared over the full ring), and refuses non-finite models (encoded out of
+//! range). It does not bound encrypted inference's activations: weights within ±4 can still
+//! drive a deep layer past the comparison's exact range, and a range failure in a pass bit then
+//! stops the run rather than deciding a verdict (`smpc_range_failures` counts those of ReLUs).
+//!
+//! Aggregation: the verdicts go on the ledger first; the engine opens the secure FedAvg of the
+//! models the finalized verdict block includes, once, after it is final. With fewer than
+//! `min-accepted` (default 2) included models the global model is kept, so no round publishes
+//! a single hospital's model to everyone; a hospital whose own model is the only other one
+//! included still learns the other model from the average, so `min-accepted` should exceed the
+//! number of colluders the threat model allows.
 //! Threat model: the validators run the SMPC protocol's security model; hospitals may submit
 //! arbitrary models. Reference: the paper "Secure Federated Learning in Healthcare Using
 //! Blockchain and SMPC" (verification by SMPC encrypted inference before aggregation).
@@ -67,8 +84,8 @@
 use securefl_api::smpc::{DataId, EvalQuery, Score};
 use securefl_api::{
     Aggregate, ClientUpdate, ClientVerdict, CostRecord, Defense, DefenseCaps, DefenseCtx, Factory,
-    ImageSet, ParamError, PluginError, PluginInfo, Registry, RegistryError, ShareId, SmpcCtx,
-    Verdict,
+    ImageSet, Metered, NextModel, ParamError, PluginError, PluginInfo, Registry, RegistryError,
+    ShareId, SmpcCtx, Verdict,
 };
 use serde::Deserialize;
 
@@ -147,6 +164,14 @@ pub struct Params {
     /// median distance (checked in shares); 0 turns the bound off.
     #[serde(default = "default_norm_bound")]
     pub norm_bound: f64,
+    /// Every weight of a submitted model must lie in `[−weight-bound, weight-bound)`, checked in
+    /// shares on its fixed-point encoding before any other use.
+    #[serde(default = "default_weight_bound")]
+    pub weight_bound: f64,
+    /// Fewest accepted models for an aggregate; with fewer the global model is kept, so a
+    /// round never publishes one hospital's model.
+    #[serde(default = "default_min_accepted")]
+    pub min_accepted: usize,
 }
 
 /// The validation score, as written in the config.
@@ -184,6 +209,12 @@ fn default_margin() -> f64 {
 fn default_norm_bound() -> f64 {
     2.0
 }
+fn default_weight_bound() -> f64 {
+    4.0
+}
+fn default_min_accepted() -> usize {
+    2
+}
 fn default_floor() -> Floor {
     Floor::Named(FloorName::Constant)
 }
@@ -214,6 +245,18 @@ impl SmpcVerify {
             return Err(ParamError::field(
                 "norm-bound",
                 format!("{} is neither 0 (off) nor a factor ≥ 1", params.norm_bound),
+            ));
+        }
+        if !(params.weight_bound.is_finite() && params.weight_bound > 0.0) {
+            return Err(ParamError::field(
+                "weight-bound",
+                format!("{} is not a positive number", params.weight_bound),
+            ));
+        }
+        if params.min_accepted == 0 {
+            return Err(ParamError::field(
+                "min-accepted",
+                "0 would let a round with no accepted model publish an aggregate",
             ));
         }
         if let Floor::Accuracy(a) = params.floor
@@ -252,52 +295,94 @@ impl Defense for SmpcVerify {
             validators: ctx.setting.hospitals,
             seed: ctx.seed,
         };
-        // The global model's shares, when a check needs them; what sharing it and the checks on
-        // it cost is billed to the first verification.
+        // The global model is shared and range-checked with the submissions; that and the other
+        // round-level checks are billed to the round, each verification to its verdict.
         let mut reference_cost = CostRecord::default();
-        let global = if self.params.rule == Rule::RelativeGlobal || self.params.norm_bound > 0.0 {
-            let shared = ctx.smpc.share_models(&sctx, &ctx.spec, &[ctx.global])?;
-            reference_cost += shared.cost;
-            Some(shared.value[0])
-        } else {
-            None
-        };
-        let bar = match (self.params.rule, global) {
-            (Rule::Absolute, _) => Some(self.params.threshold),
-            (Rule::RelativeGlobal, Some(g)) => {
-                let (global, cost) = global_score(ctx, &sctx, g, data, score)?;
+        let shared = ctx.smpc.share_models(&sctx, &ctx.spec, &[ctx.global])?;
+        reference_cost += shared.cost;
+        let global = shared.value[0];
+        let ids: Vec<ShareId> = ctx.shares.iter().copied().chain([global]).collect();
+        let checked = ctx
+            .smpc
+            .range_check(&sctx, &ids, self.params.weight_bound)?;
+        reference_cost += checked.cost;
+        if !checked.value[updates.len()] {
+            return Err(PluginError::invalid(format!(
+                "smpc-verify: the global model has a weight outside ±{}",
+                self.params.weight_bound
+            )));
+        }
+        let in_range = &checked.value[..updates.len()];
+        let bar = match self.params.rule {
+            Rule::Absolute => Some(self.params.threshold),
+            Rule::RelativeGlobal => {
+                let (global, cost) = global_score(ctx, &sctx, global, data, score)?;
                 reference_cost += cost;
                 Some(global - self.params.margin)
             }
-            _ => None,
+            Rule::RelativeMedian => None,
         };
+        let keep = self.params.rule == Rule::RelativeMedian;
         let query = EvalQuery {
             score,
             min_score: bar,
             floor_accuracy: floor,
-            reveal_score: self.params.reveal_score || bar.is_none(),
+            reveal_score: self.params.reveal_score,
             reveal_predictions: false,
+            keep,
         };
-        let mut verdicts = score_all(ctx, &sctx, data, &query, updates)?;
-        if self.params.rule == Rule::RelativeMedian {
-            median_rule(&mut verdicts, self.params.margin);
+        let mut verdicts = score_all(ctx, &sctx, data, &query, updates, in_range)?;
+        if keep {
+            let (kept, pass) = passed(
+                in_range,
+                |ids| ctx.smpc.median_rule(&sctx, ids, self.params.margin),
+                ctx.shares,
+            )?;
+            reference_cost += pass.cost;
+            for (&i, ok) in kept.iter().zip(pass.value) {
+                verdicts[i].verdict = if ok {
+                    Verdict::Accepted
+                } else {
+                    Verdict::Rejected
+                };
+            }
         }
-        if let Some(g) = global.filter(|_| self.params.norm_bound > 0.0) {
-            let within = ctx
-                .smpc
-                .norm_bound(&sctx, ctx.shares, g, self.params.norm_bound)?;
+        if self.params.norm_bound > 0.0 {
+            let factor = self.params.norm_bound;
+            let (kept, within) = passed(
+                in_range,
+                |ids| ctx.smpc.norm_bound(&sctx, ids, global, factor),
+                ctx.shares,
+            )?;
             reference_cost += within.cost;
-            for (c, ok) in verdicts.iter_mut().zip(within.value) {
+            for (&i, ok) in kept.iter().zip(within.value) {
                 if !ok {
-                    c.verdict = Verdict::Rejected;
+                    verdicts[i].verdict = Verdict::Rejected;
                 }
             }
         }
-        if let Some(first) = verdicts.first_mut() {
-            first.cost += reference_cost;
-        }
-        aggregate_accepted(ctx, &sctx, updates, verdicts)
+        let excluded = (0..updates.len()).filter(|&i| !in_range[i]).collect();
+        Ok(Aggregate {
+            next: NextModel::SecureFedAvg {
+                min_accepted: self.params.min_accepted,
+                excluded,
+            },
+            verdicts,
+            cost: reference_cost,
+        })
     }
+}
+
+/// A round-level check over the submissions that passed the range check (the others are
+/// rejected already): their indices and the check's bits.
+fn passed(
+    in_range: &[bool],
+    check: impl FnOnce(&[ShareId]) -> Result<Metered<Vec<bool>>, PluginError>,
+    shares: &[ShareId],
+) -> Result<(Vec<usize>, Metered<Vec<bool>>), PluginError> {
+    let kept: Vec<usize> = (0..in_range.len()).filter(|&i| in_range[i]).collect();
+    let ids: Vec<ShareId> = kept.iter().map(|&i| shares[i]).collect();
+    Ok((kept, check(&ids)?))
 }
 
 /// Encrypted evaluation of every submission; verdicts from the pass bit when a threshold is given.
@@ -307,11 +392,23 @@ fn score_all(
     data: DataId,
     query: &EvalQuery,
     updates: &[ClientUpdate],
+    in_range: &[bool],
 ) -> Result<Vec<ClientVerdict>, PluginError> {
     updates
         .iter()
         .zip(ctx.shares)
-        .map(|(u, &share)| {
+        .zip(in_range)
+        .map(|((u, &share), &ok)| {
+            if !ok {
+                // Out of range: rejected without evaluation, since its encrypted inference
+                // would compute with weights that no honest training produces.
+                return Ok(ClientVerdict {
+                    hospital: u.hospital,
+                    verdict: Verdict::Rejected,
+                    score: None,
+                    cost: CostRecord::default(),
+                });
+            }
             let out = ctx.smpc.evaluate(sctx, share, data, query)?;
             let verdict = match out.value.passed {
                 Some(true) => Verdict::Accepted,
@@ -342,65 +439,16 @@ fn global_score(
         floor_accuracy: None,
         reveal_score: true,
         reveal_predictions: false,
+        keep: false,
     };
     let out = ctx.smpc.evaluate(sctx, global, data, &query)?;
-    Ok((out.value.score.unwrap_or(0.0), out.cost))
-}
-
-/// `relative-median`: a model passes when its pass bit (the floor) held and its opened score is at
-/// least the round's median minus `margin`.
-fn median_rule(verdicts: &mut [ClientVerdict], margin: f64) {
-    let bar = median(verdicts.iter().filter_map(|c| c.score).collect()) - margin;
-    for c in verdicts {
-        let pass = c.verdict != Verdict::Rejected && c.score.is_some_and(|s| s >= bar);
-        c.verdict = if pass {
-            Verdict::Accepted
-        } else {
-            Verdict::Rejected
-        };
+    let mut cost = out.cost;
+    for (what, _) in &mut cost.opened {
+        if what == "score" {
+            "global-score".clone_into(what);
+        }
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    }
-}
-
-/// Secure FedAvg of the accepted shares; the global model stays when none is accepted.
-fn aggregate_accepted(
-    ctx: &mut DefenseCtx<'_>,
-    sctx: &SmpcCtx,
-    updates: &[ClientUpdate],
-    verdicts: Vec<ClientVerdict>,
-) -> Result<Aggregate, PluginError> {
-    let accepted: Vec<(ShareId, f64)> = verdicts
-        .iter()
-        .zip(updates.iter().zip(ctx.shares))
-        .filter(|(v, _)| v.verdict == Verdict::Accepted)
-        .map(|(_, (u, &s))| (s, u.samples as f64))
-        .collect();
-    if accepted.is_empty() {
-        return Ok(Aggregate {
-            model: ctx.global.to_vec(),
-            verdicts,
-            cost: CostRecord::default(),
-        });
-    }
-    let (ids, weights): (Vec<ShareId>, Vec<f64>) = accepted.into_iter().unzip();
-    let avg = ctx.smpc.aggregate(sctx, &ids, &weights)?;
-    Ok(Aggregate {
-        model: avg.value,
-        verdicts,
-        cost: avg.cost,
-    })
+    Ok((out.value.score.unwrap_or(0.0), cost))
 }
 
 pub(crate) fn register(reg: &mut Registry) -> Result<(), RegistryError> {

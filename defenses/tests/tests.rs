@@ -4,8 +4,9 @@
 mod rules;
 
 use securefl_api::{
-    Aggregate, Arch, ClientUpdate, CnnBackend, Defense, DefenseCtx, ImageSet, ModelSpec, Optimizer,
-    PluginError, PreAggregator, Setting, SmpcCtx, SmpcProtocol, TrainCtx, TrainOutcome, Verdict,
+    Aggregate, Arch, ClientUpdate, CnnBackend, Defense, DefenseCtx, ImageSet, ModelSpec, NextModel,
+    Optimizer, PluginError, PreAggregator, Setting, SmpcCtx, SmpcProtocol, TrainCtx, TrainOutcome,
+    Verdict,
 };
 use securefl_defenses::FedAvg;
 use securefl_plain::Plaintext;
@@ -187,7 +188,16 @@ fn fedavg_weights_by_samples() {
         validation: &validation,
     };
     let agg = FedAvg.aggregate(&mut ctx, &updates).unwrap();
-    assert_eq!(agg.model, vec![2.0, 7.0]);
+    // FedAvg leaves the secure average to the engine, which opens it once, after consensus.
+    assert_eq!(
+        agg.next,
+        NextModel::SecureFedAvg {
+            min_accepted: 1,
+            excluded: vec![]
+        }
+    );
+    let avg = smpc.aggregate(&sctx, &shares, &[1.0, 3.0]).unwrap();
+    assert_eq!(avg.value, vec![2.0, 7.0]);
     assert!(
         agg.verdicts
             .iter()

@@ -46,5 +46,5 @@ fn bulyan_defense_adds_the_delta_to_the_global_model() {
     let mut d = Bulyan::new(Params::default());
     assert!(d.caps().needs_plaintext && d.caps().produces_verdicts);
     let agg = run(&mut d, &[0.5], setting(7, 1), &updates(&VALUES)).unwrap();
-    assert_eq!(agg.model, [1.5]);
+    assert_eq!(agg.model().unwrap(), [1.5]);
 }

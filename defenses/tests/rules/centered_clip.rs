@@ -33,7 +33,7 @@ fn centered_clip_without_clipping_is_the_mean() {
     let mut d = CenteredClip::new(Params::default()).unwrap();
     assert!(d.caps().needs_plaintext && !d.caps().produces_verdicts);
     let agg = run(&mut d, &[1.0, 1.0], setting(2, 0), &u).unwrap();
-    assert_eq!(agg.model, [3.0, 4.0]);
+    assert_eq!(agg.model().unwrap(), [3.0, 4.0]);
 }
 
 #[test]

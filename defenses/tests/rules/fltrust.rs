@@ -84,7 +84,10 @@ fn fltrust_trains_the_reference_on_the_root_set() {
     })
     .unwrap();
     let want = [1.0 + 5.0 / 3.0, -1.0 + 40.0 / 9.0];
-    assert!((agg.model[0] - want[0]).abs() < 1e-6 && (agg.model[1] - want[1]).abs() < 1e-6);
+    assert!(
+        (agg.model().unwrap()[0] - want[0]).abs() < 1e-6
+            && (agg.model().unwrap()[1] - want[1]).abs() < 1e-6
+    );
     assert_eq!(
         agg.verdicts.iter().map(|v| v.verdict).collect::<Vec<_>>(),
         [A, R, R, A]

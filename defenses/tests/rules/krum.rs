@@ -31,7 +31,7 @@ fn krum_defense_moves_the_global_model_by_the_selected_update() {
     let mut d = Krum::new(Params::default());
     assert!(d.caps().needs_plaintext && d.caps().produces_verdicts);
     let agg = run(&mut d, &[10.0, 20.0], setting(5, 1), &updates(&POINTS)).unwrap();
-    assert_eq!(agg.model, [11.0, 22.0]);
+    assert_eq!(agg.model().unwrap(), [11.0, 22.0]);
     assert_eq!(agg.cost, CostRecord::default());
     assert_eq!(agg.verdicts[2].hospital, 2);
 }

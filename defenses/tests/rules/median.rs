@@ -24,7 +24,7 @@ fn median_gives_no_verdict_and_adds_to_the_global_model() {
     assert!(d.caps().needs_plaintext && !d.caps().produces_verdicts);
     let u = updates(&[&[1.0, 5.0], &[3.0, -1.0], &[2.0, 0.0]]);
     let agg = run(&mut d, &[1.0, 1.0], setting(3, 1), &u).unwrap();
-    assert_eq!(agg.model, [3.0, 1.0]);
+    assert_eq!(agg.model().unwrap(), [3.0, 1.0]);
     assert!(
         agg.verdicts
             .iter()

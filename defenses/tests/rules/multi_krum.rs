@@ -13,7 +13,7 @@ fn multi_krum_averages_the_n_minus_f_best_by_default() {
     let mut d = MultiKrum::new(Params::default()).unwrap();
     let agg = run(&mut d, &[0.0, 0.0], setting(5, 1), &updates(&POINTS)).unwrap();
     // Mean of (3, 4), (2, 2), (1, 2), (1, 3).
-    assert_eq!(agg.model, [1.75, 2.75]);
+    assert_eq!(agg.model().unwrap(), [1.75, 2.75]);
     assert_eq!(verdicts(&agg.verdicts), [A, A, A, A, R]);
 }
 

@@ -45,6 +45,6 @@ fn trimmed_mean_defaults_beta_to_f_and_refuses_n_at_most_2_beta() {
     let mut d = TrimmedMean::new(Params::default());
     let u = updates(&[&[10.0], &[1.0], &[3.0], &[2.0]]);
     let agg = run(&mut d, &[1.0], setting(4, 1), &u).unwrap();
-    assert_eq!(agg.model, [3.5]);
+    assert_eq!(agg.model().unwrap(), [3.5]);
     assert!(run(&mut d, &[1.0], setting(4, 2), &u).is_err());
 }

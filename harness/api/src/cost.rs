@@ -24,12 +24,41 @@ pub struct CostRecord {
     pub party_bytes: Vec<u64>,
     /// Compute time spent inside the protocol (a timing column; never compared for determinism).
     pub compute: Duration,
+    /// Truncations whose result was off by more than one unit (a simulator-side diagnostic: no
+    /// party can compute it).
+    pub trunc_failures: u64,
+    /// Comparison inputs outside the comparison's exact range (a simulator-side diagnostic).
+    pub range_failures: u64,
+    /// Every value opened to the parties, as `(what, count)` in the order first opened; adding
+    /// records adds the counts of equal names.
+    pub opened: Vec<(String, u64)>,
 }
 
 impl CostRecord {
     /// Bytes sent by the busiest party (0 without parties).
     pub fn max_party_bytes(&self) -> u64 {
         self.party_bytes.iter().copied().max().unwrap_or(0)
+    }
+
+    /// Records that `count` values of kind `what` were opened (nothing for a count of 0).
+    pub fn open(&mut self, what: &str, count: u64) {
+        if count == 0 {
+            return;
+        }
+        match self.opened.iter_mut().find(|(w, _)| w == what) {
+            Some((_, c)) => *c += count,
+            None => self.opened.push((what.to_owned(), count)),
+        }
+    }
+
+    /// The openings as one table cell, `what:count;...` (empty when nothing was opened).
+    pub fn opened_cell(&self) -> String {
+        let cells: Vec<String> = self
+            .opened
+            .iter()
+            .map(|(w, c)| format!("{w}:{c}"))
+            .collect();
+        cells.join(";")
     }
 
     /// The per-party bytes as one table cell, `p0;p1;...` (empty without parties).
@@ -52,6 +81,11 @@ impl AddAssign for CostRecord {
             *mine += theirs;
         }
         self.compute += rhs.compute;
+        self.trunc_failures += rhs.trunc_failures;
+        self.range_failures += rhs.range_failures;
+        for (what, count) in &rhs.opened {
+            self.open(what, *count);
+        }
     }
 }
 
@@ -66,6 +100,8 @@ mod tests {
             messages: 2,
             rounds: 1,
             party_bytes: vec![6, 1],
+            trunc_failures: 1,
+            opened: vec![("pass".into(), 3)],
             ..Default::default()
         };
         a += CostRecord {
@@ -74,6 +110,8 @@ mod tests {
             messages: 1,
             rounds: 3,
             party_bytes: vec![1, 4, 2],
+            range_failures: 2,
+            opened: vec![("aggregate".into(), 10), ("pass".into(), 1)],
             ..Default::default()
         };
         assert_eq!(
@@ -87,5 +125,8 @@ mod tests {
             (15, 7, 3, 4, 7)
         );
         assert_eq!(a.party_bytes_cell(), "7;5;2");
+        assert_eq!((a.trunc_failures, a.range_failures), (1, 2));
+        assert_eq!(a.opened_cell(), "pass:4;aggregate:10");
+        assert_eq!(CostRecord::default().opened_cell(), "");
     }
 }

@@ -53,20 +53,53 @@ pub struct DefenseCtx<'a> {
     pub validation: &'a ImageSet,
 }
 
+/// What the next global model is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NextModel {
+    /// Computed by the defense: a plaintext rule's result, or the global model kept.
+    Model(Vec<f32>),
+    /// The sample-weighted secure average of the shares of the models that the *finalized*
+    /// verdict block includes, opened by the engine once per round after that block is final
+    /// (so nothing is opened before the ledger agrees on the accepted set, and one aggregate per
+    /// round is opened, never a second one whose difference would reveal a model). With fewer
+    /// than `min_accepted` included models the global model is kept.
+    SecureFedAvg {
+        /// Fewest included models for an aggregate.
+        min_accepted: usize,
+        /// Hospitals whose shares are never aggregated, whatever the votes: their shared
+        /// encoding failed a public check (the range check), so it stands for no model.
+        excluded: Vec<usize>,
+    },
+}
+
 /// The outcome of a defense.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Aggregate {
-    /// The next global model (for SMPC aggregation, exactly the opened average).
-    pub model: Vec<f32>,
+    /// The next global model, or how the engine computes it.
+    pub next: NextModel,
     /// One verdict per submitted update, in the order of the updates.
     pub verdicts: Vec<ClientVerdict>,
-    /// The cost of secure aggregation (each verification's cost is in its verdict).
+    /// The round-level SMPC cost that is no single verification's (sharing the global model,
+    /// the range check, the median rule, the norm bound), and the cost of aggregating when the
+    /// defense aggregated itself. Each verification's own cost is in its verdict; a deferred
+    /// secure average is billed by the engine.
     pub cost: CostRecord,
+}
+
+impl Aggregate {
+    /// The model the defense computed itself, if it did not defer it to the engine.
+    pub fn model(&self) -> Option<&[f32]> {
+        match &self.next {
+            NextModel::Model(m) => Some(m),
+            NextModel::SecureFedAvg { .. } => None,
+        }
+    }
 }
 
 /// An aggregation rule, possibly rejecting updates.
 ///
-/// Contract: `aggregate` returns the next global model and one verdict per update;
+/// Contract: `aggregate` returns one verdict per update and the next global model, or defers it
+/// to the engine ([`NextModel::SecureFedAvg`]);
 /// a defense with `produces_verdicts = false` reports [`crate::Verdict::NotApplicable`], never a
 /// made-up decision.
 /// Impossible settings (Krum with n ≤ 2f + 2, Bulyan with n < 4f + 3) are refused by `check`

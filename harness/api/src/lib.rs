@@ -32,7 +32,7 @@ pub use cost::CostRecord;
 pub use data::{
     DataCtx, Dataset, DatasetSource, ImageSet, PartitionCtx, Partitioner, Provenance, Task,
 };
-pub use defense::{Aggregate, Defense, DefenseCaps, DefenseCtx, PreAggregator, Setting};
+pub use defense::{Aggregate, Defense, DefenseCaps, DefenseCtx, NextModel, PreAggregator, Setting};
 pub use error::PluginError;
 pub use model::{Arch, Layer, ModelSpec, ParamTensor};
 pub use params::{ParamError, Params};

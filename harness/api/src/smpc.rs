@@ -104,6 +104,10 @@ pub struct EvalQuery {
     pub reveal_score: bool,
     /// Open every predicted class: for tests and accuracy-parity studies only, never in a run.
     pub reveal_predictions: bool,
+    /// Keep the shared score, and the floor's bit when a floor is given, with the model for a
+    /// rule over the round's models ([`SmpcProtocol::median_rule`]) instead of opening a pass
+    /// bit (`min_score` must then be `None`).
+    pub keep: bool,
 }
 
 /// What encrypted evaluation opened; everything else stays secret-shared.
@@ -156,6 +160,14 @@ pub trait SmpcProtocol: Send {
         Ok(())
     }
 
+    /// The fixed-point grid of the shares (fractional bits `f`: a weight `x` is shared as
+    /// `round(x·2^f)`), when the protocol has one. The engine rounds every model to it before
+    /// committing it to the ledger and sharing it, so the commitment is of exactly the model
+    /// that is verified and aggregated.
+    fn grid(&self) -> Option<u32> {
+        None
+    }
+
     /// Forgets the previous round's model shares.
     fn begin_round(&mut self, _ctx: &SmpcCtx) {}
 
@@ -193,6 +205,20 @@ pub trait SmpcProtocol: Send {
         ))
     }
 
+    /// Opens, for each of `models`, whether every weight lies in `[−bound, bound)`. The check
+    /// runs on the shared encoding itself, so no choice of ring elements passes it out of range;
+    /// a model that fails must not be used, and the norm bound accepts only models that passed.
+    fn range_check(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _models: &[ShareId],
+        _bound: f64,
+    ) -> Result<Metered<Vec<bool>>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no range check".into(),
+        ))
+    }
+
     /// Opens, for each of `models`, whether its Euclidean distance to `reference` is at most
     /// `factor` times the upper median of the models' distances to it; the distances stay
     /// secret-shared.
@@ -205,6 +231,20 @@ pub trait SmpcProtocol: Send {
     ) -> Result<Metered<Vec<bool>>, PluginError> {
         Err(PluginError::Unsupported(
             "this protocol has no norm bound".into(),
+        ))
+    }
+
+    /// Opens, for each of `models` (each evaluated with [`EvalQuery::keep`]), whether its kept
+    /// score is at least the median of their kept scores minus `margin` and its kept floor bit
+    /// holds. The scores and the median stay secret-shared: only these bits are opened.
+    fn median_rule(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _models: &[ShareId],
+        _margin: f64,
+    ) -> Result<Metered<Vec<bool>>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no median rule in shares".into(),
         ))
     }
 

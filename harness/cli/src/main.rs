@@ -88,6 +88,16 @@ enum Command {
         /// `<!-- claims:begin -->` and `<!-- claims:end -->` markers.
         #[arg(long)]
         claims_into: Option<PathBuf>,
+        /// The name of the markers `--claims-into` writes between (`<!-- NAME:begin -->`).
+        #[arg(long, default_value = "claims")]
+        claims_block: String,
+        /// Also write the results table (`report/results.md`: final accuracy with CIs,
+        /// rejections, threat model) into this Markdown file between its markers.
+        #[arg(long)]
+        tables_into: Option<PathBuf>,
+        /// The name of the markers `--tables-into` writes between.
+        #[arg(long, default_value = "results")]
+        tables_block: String,
     },
     /// List every registered plugin with kind, name, summary and citation.
     List,
@@ -183,7 +193,27 @@ fn main() -> ExitCode {
         Command::Collect { spec, profile, out } => {
             sweep::collect(&spec, profile.as_deref(), out.as_deref())
         }
-        Command::Report { dir, claims_into } => report(&dir, claims_into.as_deref()),
+        Command::Report {
+            dir,
+            claims_into,
+            claims_block,
+            tables_into,
+            tables_block,
+        } => {
+            let claims = claims_into
+                .as_deref()
+                .map(|file| securefl_report::ClaimsInto {
+                    file,
+                    block: &claims_block,
+                });
+            let tables = tables_into
+                .as_deref()
+                .map(|file| securefl_report::ClaimsInto {
+                    file,
+                    block: &tables_block,
+                });
+            report(&dir, claims, tables)
+        }
         Command::List => list(),
         Command::Ledger { action } => ledger(action),
         Command::Plugin {
@@ -259,8 +289,12 @@ fn ledger(action: LedgerAction) -> Result<(), Failure> {
     out.write_all(text.as_bytes()).map_err(Failure::run)
 }
 
-fn report(dir: &std::path::Path, claims_into: Option<&std::path::Path>) -> Result<(), Failure> {
-    let written = securefl_report::report(dir, claims_into).map_err(Failure::input)?;
+fn report(
+    dir: &std::path::Path,
+    claims_into: Option<securefl_report::ClaimsInto<'_>>,
+    tables_into: Option<securefl_report::ClaimsInto<'_>>,
+) -> Result<(), Failure> {
+    let written = securefl_report::report(dir, claims_into, tables_into).map_err(Failure::input)?;
     let mut out = std::io::stdout().lock();
     for f in &written.files {
         let _ = writeln!(out, "wrote {}", f.display());

@@ -113,13 +113,18 @@ pub fn render(build: &BuildInfo, facts: &RunFacts<'_>) -> String {
 fn threat_table(facts: &RunFacts<'_>) -> toml::Table {
     let p = facts.plugins;
     let caps = p.smpc.caps();
-    let smpc = match caps.parties {
+    let mut smpc = match caps.parties {
         0 => "plaintext".to_owned(),
         n => {
             let dealer = if caps.dealer { " + dealer" } else { "" };
             format!("{} {n} parties{dealer}", caps.security.as_str())
         }
     };
+    if p.defense.caps().needs_inference {
+        // Encrypted verification weighs per-class counts by public weights, and the floor is
+        // the majority class's share: the validation split's class histogram is public.
+        smpc.push_str("; validation class counts public");
+    }
     let consensus = match p.consensus.fault_model() {
         FaultModel::Trusted => "trusted".to_owned(),
         FaultModel::Crash { max_faulty } => format!("crash f={max_faulty}"),

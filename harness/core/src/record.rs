@@ -4,16 +4,22 @@
 //! 1. The verdict block: every hospital's model commitment and every validator's signed verdict
 //!    on every hospital. Once it is final, a hospital's model is included when a strict
 //!    majority of validators did not reject it ([`ledger::finalized_verdicts`]).
-//! 2. The global model is the defense's aggregate when the finalized set is the defense's own;
-//!    otherwise (lying validators swayed the majority) it is the FedAvg of the finalized set,
-//!    over the verified shares when the defense used SMPC, in the clear when the defense read
-//!    plaintext updates anyway.
-//! 3. The aggregation block: the included hospitals with their weights and the new global
-//!    model's hash. The model becomes the global model only when this block is final.
+//! 2. The global model. A defense over shares defers it ([`NextModel::SecureFedAvg`]): the
+//!    secure FedAvg of the finalized set's verified shares is opened here, once, after the
+//!    verdict block is final, and billed to the round (with fewer than `min_accepted` included
+//!    models the global model is kept; a share the defense excluded, because its encoding
+//!    failed the public range check, is never averaged, whatever the votes). So no aggregate is opened before the ledger agrees, and
+//!    never two aggregates of one round's shares, whose difference would reveal the models in
+//!    one set and not the other. A plaintext defense's own model is used when the finalized
+//!    set is its own; otherwise (lying validators swayed the majority) the FedAvg of the
+//!    finalized set, in the clear, as the defense read the updates in the clear anyway.
+//! 3. The aggregation block: the averaged hospitals with their weights (none when the global
+//!    model is kept) and the new global model's hash. The model becomes the global model only
+//!    when this block is final.
 
 use securefl_api::{
-    Aggregate, ClientUpdate, CommitReport, ConsensusCtx, ShareId, SmpcCtx, Transaction, Verdict,
-    derive_seed,
+    Aggregate, ClientUpdate, CommitReport, ConsensusCtx, CostRecord, NextModel, ShareId, SmpcCtx,
+    Transaction, Verdict, derive_seed,
 };
 
 use crate::RunError;
@@ -30,6 +36,8 @@ pub(crate) struct Recorded {
     /// Simulated time until the verdict block was final: when honest validators agree on the
     /// accepted set.
     pub agreement_us: Option<u64>,
+    /// What opening the deferred secure aggregate cost (zero when the defense aggregated).
+    pub aggregation: CostRecord,
 }
 
 /// The round's inputs to recording.
@@ -60,6 +68,7 @@ pub(crate) fn record(
         model: None,
         report: first.clone(),
         agreement_us: None,
+        aggregation: CostRecord::default(),
     };
     if !first.finalized {
         return Ok(out);
@@ -70,8 +79,9 @@ pub(crate) fn record(
     let included: Vec<usize> = (0..n)
         .filter(|&h| verdicts[h] != Verdict::Rejected)
         .collect();
-    let model = model_of(exp, r, global, rec, &included)?;
-    let weights: Vec<(usize, u64)> = included
+    let (model, cost, averaged) = model_of(exp, r, global, rec, &included)?;
+    out.aggregation = cost;
+    let weights: Vec<(usize, u64)> = averaged
         .iter()
         .map(|&h| (h, rec.updates[h].samples as u64))
         .collect();
@@ -121,48 +131,106 @@ fn seal(
     observer.block_finalized(&block, global)
 }
 
-/// The model of the finalized set `included` (see the module docs).
+/// The model of the finalized set `included`, what opening it cost, and the hospitals it
+/// averages (empty when the global model is kept) (see the module docs).
 fn model_of(
     exp: &mut Experiment,
     r: usize,
     global: &[f32],
     rec: &RoundRecords<'_>,
     included: &[usize],
-) -> Result<Vec<f32>, RunError> {
-    let own: Vec<usize> = (0..rec.updates.len())
+) -> Result<(Vec<f32>, CostRecord, Vec<usize>), RunError> {
+    let weights_of = |set: &[usize]| -> Vec<f64> {
+        set.iter().map(|&h| rec.updates[h].samples as f64).collect()
+    };
+    let own = match &rec.agg.next {
+        NextModel::SecureFedAvg {
+            min_accepted,
+            excluded,
+        } => {
+            // A share that failed a public check stands for no model: never averaged.
+            let set: Vec<usize> = included
+                .iter()
+                .copied()
+                .filter(|h| !excluded.contains(h))
+                .collect();
+            if set.len() < *min_accepted {
+                return Ok((global.to_vec(), CostRecord::default(), Vec::new()));
+            }
+            let (model, cost) = secure_fedavg(exp, r, rec.shares, &set, &weights_of(&set))?;
+            return Ok((model, cost, set));
+        }
+        NextModel::Model(own) => own,
+    };
+    let weights = weights_of(included);
+    let defense_set: Vec<usize> = (0..rec.updates.len())
         .filter(|&h| rec.agg.verdicts[h].verdict != Verdict::Rejected)
         .collect();
-    if own == included {
-        return Ok(rec.agg.model.clone());
-    }
-    if included.is_empty() {
-        return Ok(global.to_vec());
-    }
-    let weights: Vec<f64> = included
-        .iter()
-        .map(|&h| rec.updates[h].samples as f64)
-        .collect();
-    if rec.shares.is_empty() {
-        return Ok(fedavg(
-            included.iter().map(|&h| &rec.submitted[h][..]),
-            &weights,
+    let model = if defense_set == included {
+        own.clone()
+    } else if included.is_empty() {
+        global.to_vec()
+    } else if rec.shares.is_empty() {
+        fedavg(included.iter().map(|&h| &rec.submitted[h][..]), &weights)
+    } else {
+        return Err(RunError::plugin(
+            "defense",
+            securefl_api::PluginError::Failed(format!(
+                "round {r}: a defense over shares must defer its aggregate to the engine \
+                 (NextModel::SecureFedAvg): a second opening of the round's shares would leak"
+            )),
         ));
-    }
-    let ids: Vec<ShareId> = included.iter().map(|&h| rec.shares[h]).collect();
+    };
+    Ok((model, CostRecord::default(), included.to_vec()))
+}
+
+/// Opens the secure FedAvg of the `included` hospitals' verified shares, the round's one
+/// aggregate.
+fn secure_fedavg(
+    exp: &mut Experiment,
+    r: usize,
+    shares: &[ShareId],
+    included: &[usize],
+    weights: &[f64],
+) -> Result<(Vec<f32>, CostRecord), RunError> {
+    let ids: Vec<ShareId> = included.iter().map(|&h| shares[h]).collect();
     let ctx = SmpcCtx {
         round: r,
         validators: exp.cfg.federation.hospitals,
         seed: derive_seed(
             exp.cfg.seed,
-            &["round", &r.to_string(), "smpc", "finalized"],
+            &["round", &r.to_string(), "smpc", "aggregate"],
         ),
     };
     let avg = exp
         .plugins
         .smpc
-        .aggregate(&ctx, &ids, &weights)
+        .aggregate(&ctx, &ids, weights)
         .map_err(|e| RunError::plugin("smpc", e))?;
-    Ok(avg.value)
+    check_model(r, exp.spec.param_count(), &avg.value)?;
+    Ok((avg.value, avg.cost))
+}
+
+/// The engine's check of an opened aggregate: its length and finiteness.
+pub(crate) fn check_model(r: usize, len: usize, model: &[f32]) -> Result<(), RunError> {
+    let fail = |m: String| {
+        RunError::plugin(
+            "defense",
+            securefl_api::PluginError::Failed(format!("round {r}: {m}")),
+        )
+    };
+    if model.len() != len {
+        return Err(fail(format!(
+            "the aggregate has {} weights for a {len}-weight model",
+            model.len()
+        )));
+    }
+    if let Some(i) = model.iter().position(|v| !v.is_finite()) {
+        return Err(fail(format!(
+            "the aggregate is not finite (weight {i}); local training diverged: lower the learning rate"
+        )));
+    }
+    Ok(())
 }
 
 /// The weighted average of `models`.

@@ -11,7 +11,7 @@ use securefl_api::{CostRecord, Verdict};
 use crate::metrics::Metrics;
 
 /// The version of the result tables' schema; bumped when a column's meaning changes.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Wall-clock seconds per phase of a round.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -101,7 +101,7 @@ smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,smp
 consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
 consensus_forks,consensus_reorg_depth,consensus_agreement_us,consensus_by_type,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
 aggregation_max_party_bytes,aggregation_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
-consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates";
+consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates,smpc_trunc_failures,smpc_range_failures,smpc_opened";
 
 const CLIENT_HEADER: &str = "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,\
 verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party_bytes,verify_party_bytes,train_s,\
@@ -141,7 +141,8 @@ const FLOAT_COLUMNS: [&str; 14] = [
     "final_backdoor_asr",
 ];
 const BOOL_COLUMNS: [&str; 3] = ["consensus_finalized", "plaintext_updates", "malicious"];
-const TEXT_COLUMNS: [&str; 6] = [
+const TEXT_COLUMNS: [&str; 7] = [
+    "smpc_opened",
     "smpc_party_bytes",
     "aggregation_party_bytes",
     "verify_party_bytes",
@@ -226,7 +227,15 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
             t.total,
         ];
         let _ = write!(out, "{},", secs.map(|v| format!("{v:.3}")).join(","));
-        let _ = writeln!(out, "{},{}", opt(r.backdoor_asr), r.plaintext_updates);
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{}",
+            opt(r.backdoor_asr),
+            r.plaintext_updates,
+            c.trunc_failures,
+            c.range_failures,
+            c.opened_cell()
+        );
     }
     out
 }
@@ -375,5 +384,27 @@ mod tests {
         let csv = clients_csv(&[row]);
         let widths: Vec<usize> = csv.lines().map(|l| l.split(',').count()).collect();
         assert_eq!(widths, [16, 16]);
+    }
+
+    #[test]
+    fn failure_counters_and_openings_reach_the_round_rows() {
+        let mut row = crate::round::empty_row(1, Metrics::default());
+        row.smpc.trunc_failures = 3;
+        row.smpc.range_failures = 2;
+        row.smpc.open("range-bit", 11);
+        row.smpc.open("pass-bit", 10);
+        let csv = rounds_csv(&[row]);
+        let (header, line) = csv.split_once('\n').unwrap();
+        assert!(header.ends_with(",smpc_trunc_failures,smpc_range_failures,smpc_opened"));
+        assert!(
+            line.trim_end().ends_with(",3,2,range-bit:11;pass-bit:10"),
+            "{line}"
+        );
+        assert_eq!(
+            header.split(',').count(),
+            line.trim_end().split(',').count()
+        );
+        assert_eq!(column_kind("smpc_opened"), Some(ColumnKind::Text));
+        assert_eq!(column_kind("smpc_range_failures"), Some(ColumnKind::Int));
     }
 }

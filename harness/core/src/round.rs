@@ -5,8 +5,8 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use securefl_api::{
-    Aggregate, AttackCtx, AttackKnowledge, ClientUpdate, CostRecord, DefenseCtx, ImageSet, Setting,
-    ShareId, SmpcCtx, TrainCtx, TrainOutcome, Verdict, derive_seed,
+    Aggregate, AttackCtx, AttackKnowledge, ClientUpdate, CostRecord, DefenseCtx, ImageSet,
+    NextModel, Setting, ShareId, SmpcCtx, TrainCtx, TrainOutcome, Verdict, derive_seed,
 };
 
 use crate::RunError;
@@ -62,7 +62,11 @@ pub(crate) fn run(
     let t = Instant::now();
     let mut updates = to_updates(exp, global, &trained);
     poison_updates(exp, r, global, &colluders, &mut updates)?;
-    let submitted: Vec<Vec<f32>> = updates.iter().map(|u| add(global, &u.delta)).collect();
+    let grid = shared_grid(exp);
+    let submitted: Vec<Vec<f32>> = updates
+        .iter()
+        .map(|u| on_grid(add(global, &u.delta), grid))
+        .collect();
     let norms: Vec<f64> = updates.iter().map(ClientUpdate::norm).collect();
     pre_aggregate(exp, r, global, &mut updates)?;
     times.attack = t.elapsed().as_secs_f64();
@@ -84,6 +88,7 @@ pub(crate) fn run(
     let t = Instant::now();
     let commit = recorded.report;
     let agreement_us = recorded.agreement_us;
+    let deferred = recorded.aggregation;
     if let Some(model) = recorded.model {
         *global = model;
     }
@@ -104,11 +109,14 @@ pub(crate) fn run(
         .iter()
         .filter(|v| v.verdict == Verdict::Rejected)
         .count();
-    row.smpc = agg.verdicts.iter().fold(agg.cost.clone(), |mut total, v| {
-        total += v.cost.clone();
-        total
-    });
-    row.aggregation = agg.cost;
+    // The round-level checks, then each verification, then the aggregate: the order of the
+    // `smpc_opened` column.
+    row.smpc = agg.cost;
+    for v in &agg.verdicts {
+        row.smpc += v.cost.clone();
+    }
+    row.smpc += deferred.clone();
+    row.aggregation = deferred;
     row.finalized = commit.finalized;
     row.consensus_latency_us = commit.latency_us;
     row.consensus = commit.cost;
@@ -122,6 +130,28 @@ pub(crate) fn run(
     row.plaintext_updates =
         exp.plugins.defense.caps().needs_plaintext || !exp.plugins.pre_aggregators.is_empty();
     Ok((row, clients))
+}
+
+/// The fixed-point grid the models are shared on, when the defense shares them.
+fn shared_grid(exp: &Experiment) -> Option<u32> {
+    (!exp.plugins.defense.caps().needs_plaintext)
+        .then(|| exp.plugins.smpc.grid())
+        .flatten()
+}
+
+/// `model` rounded to the grid of `grid` fractional bits (unchanged without one), so that the
+/// model committed to the ledger is exactly the model whose shares are verified and aggregated.
+/// Exact for weights below `2^(24 − f)` in magnitude (128 at `f = 16`), far above any weight
+/// bound a range check accepts; non-finite values stay as they are (the encoding puts them out
+/// of every range).
+pub(crate) fn on_grid(mut model: Vec<f32>, grid: Option<u32>) -> Vec<f32> {
+    if let Some(f) = grid {
+        let scale = 2f64.powi(f as i32);
+        for v in model.iter_mut().filter(|v| v.is_finite()) {
+            *v = ((f64::from(*v) * scale).round() / scale) as f32;
+        }
+    }
+    model
 }
 
 /// Local models minus the global model, one update per hospital.
@@ -154,7 +184,11 @@ fn defend(
     let models: Vec<Vec<f32>> = if exp.plugins.defense.caps().needs_plaintext {
         Vec::new()
     } else {
-        updates.iter().map(|u| add(global, &u.delta)).collect()
+        let grid = shared_grid(exp);
+        updates
+            .iter()
+            .map(|u| on_grid(add(global, &u.delta), grid))
+            .collect()
     };
     let refs: Vec<&[f32]> = models.iter().map(Vec::as_slice).collect();
     let shared = exp
@@ -439,24 +473,17 @@ fn check_aggregate(
     agg: &Aggregate,
     updates: usize,
 ) -> Result<(), RunError> {
-    let fail = |m: String| {
-        RunError::plugin(
+    if agg.verdicts.len() != updates {
+        return Err(RunError::plugin(
             "defense",
-            securefl_api::PluginError::Failed(format!("round {r}: {m}")),
-        )
-    };
-    if agg.model.len() != global.len() || agg.verdicts.len() != updates {
-        return Err(fail(format!(
-            "returned {} weights and {} verdicts for a {}-weight model and {updates} updates",
-            agg.model.len(),
-            agg.verdicts.len(),
-            global.len()
-        )));
+            securefl_api::PluginError::Failed(format!(
+                "round {r}: returned {} verdicts for {updates} updates",
+                agg.verdicts.len()
+            )),
+        ));
     }
-    if let Some(i) = agg.model.iter().position(|v| !v.is_finite()) {
-        return Err(fail(format!(
-            "the aggregate is not finite (weight {i}); local training diverged: lower the learning rate"
-        )));
+    if let NextModel::Model(model) = &agg.next {
+        record::check_model(r, global.len(), model)?;
     }
     Ok(())
 }

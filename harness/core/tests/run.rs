@@ -221,3 +221,101 @@ fn the_accepted_set_is_what_a_majority_of_validators_signed() {
     // Three of five: the finalized set is inverted, and the aggregate follows the ledger.
     assert_eq!(aggregated_on_ledger(&with_liars("[1, 2, 3]"), &data), "[0]");
 }
+
+/// `attacked` with `smpc-verify` (extra parameters `verify`) under `additive-2pc`.
+fn verified(hospitals: usize, attack: &str, verify: &str) -> String {
+    attacked(
+        hospitals,
+        attack,
+        &format!("kind = \"smpc-verify\"\n{verify}\n\n[smpc]\nkind = \"additive-2pc\""),
+    )
+}
+
+#[test]
+fn a_ring_wrapping_model_is_rejected_by_the_range_check() {
+    let Some(data) = real_data_dir() else { return };
+    let text = verified(5, "kind = \"ring-wrap\"", "").replace("rounds = 1", "rounds = 2");
+    let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+    for c in run.clients.iter().filter(|c| c.hospital == 0) {
+        assert_eq!(
+            c.verdict,
+            securefl_api::Verdict::Rejected,
+            "round {}",
+            c.round
+        );
+        assert_eq!(c.verify.bytes, 0, "an out-of-range model is not evaluated");
+    }
+    for row in &run.rounds[1..] {
+        assert_eq!(row.smpc.range_failures, 0);
+        let opened = row.smpc.opened_cell();
+        assert!(
+            opened.starts_with("range-bit:6;pass-bit:4;norm-bit:4"),
+            "{opened}"
+        );
+    }
+    // The global model stays sane: far better than a constant predictor would be hurt.
+    assert!(
+        run.rounds[2].test.accuracy > 0.7,
+        "{:?}",
+        run.rounds[2].test
+    );
+}
+
+#[test]
+fn the_default_gate_opens_only_verdict_bits_and_one_aggregate() {
+    let Some(data) = real_data_dir() else { return };
+    let text = verified(5, "kind = \"sign-flip\"\nscale = 5.0", "");
+    let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+    let row = &run.rounds[1];
+    assert_eq!(
+        row.smpc.opened_cell(),
+        "range-bit:6;pass-bit:5;norm-bit:5;aggregate-model:1"
+    );
+    assert!(row.aggregation.bytes > 0, "the one aggregate is billed");
+    assert!(run.clients.iter().all(|c| c.verify_score.is_none()));
+}
+
+#[test]
+fn lying_validators_never_cause_a_second_opening() {
+    let Some(data) = real_data_dir() else { return };
+    // Hospitals 0 and 1 attack; three of five validators invert their verdicts, so the
+    // finalized set ({0, 1}) is not the defense's own ({2, 3, 4}).
+    let text = verified(5, "kind = \"sign-flip\"\nscale = 5.0", "").replace(
+        "hospitals = [0]",
+        "hospitals = [0, 1]\nlying-validators = [2, 3, 4]",
+    );
+    let mut exp = experiment(&text, &data, 2);
+    let (_dir, out, run) = run_to_folder(&mut exp);
+    let own: Vec<usize> = run
+        .clients
+        .iter()
+        .filter(|c| c.verdict == securefl_api::Verdict::Accepted)
+        .map(|c| c.hospital)
+        .collect();
+    assert_eq!(own, [2, 3, 4]);
+    let row = &run.rounds[1];
+    assert!(
+        row.smpc
+            .opened_cell()
+            .ends_with("norm-bit:5;aggregate-model:1"),
+        "{}",
+        row.smpc.opened_cell()
+    );
+    assert!(row.aggregation.bytes > 0);
+    let shown = securefl_core::ledger::show_run(&out).unwrap();
+    let line = shown.lines().find(|l| l.contains("aggregation")).unwrap();
+    assert!(line.contains("[0, 1]"), "{line}");
+}
+
+#[test]
+fn fewer_accepted_models_than_min_accepted_keep_the_global_model() {
+    let Some(data) = real_data_dir() else { return };
+    let text =
+        verified(3, "kind = \"none\"", "min-accepted = 4").replace("rounds = 1", "rounds = 2");
+    let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+    for row in &run.rounds[1..] {
+        assert_eq!(row.test, run.rounds[0].test, "round {}", row.round);
+        assert!(!row.smpc.opened_cell().contains("aggregate-model"));
+        assert_eq!(row.aggregation.bytes, 0);
+    }
+}

@@ -73,7 +73,31 @@ fn kind(defense: &str) -> String {
 /// Per (dataset, attack): `smpc-verify`'s mean TPR and FPR.
 type Detection = BTreeMap<(String, String), BTreeMap<String, f64>>;
 
+/// An attack that knows the gate (its rule or its encoding).
+fn adaptive(attack: &str) -> bool {
+    attack.contains("gate-aware") || attack.contains("ring-wrap")
+}
+
+/// The removal claim, once over the attacks that do not know the gate and once, reported
+/// whatever it shows, over those that do.
 fn claim_removed(out: &mut String, by: &Detection) {
+    for (knows, label) in [
+        (false, "all poisoned models removed"),
+        (
+            true,
+            "all poisoned models removed — against adaptive attacks",
+        ),
+    ] {
+        let part: Detection = by
+            .iter()
+            .filter(|((_, attack), _)| adaptive(attack) == knows)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        worst_removal(out, &part, label);
+    }
+}
+
+fn worst_removal(out: &mut String, by: &Detection, label: &str) {
     let worst = by
         .iter()
         .map(|(k, m)| {
@@ -85,7 +109,7 @@ fn claim_removed(out: &mut String, by: &Detection) {
         let pass = if tpr >= 0.99 { "pass" } else { "fail" };
         let _ = writeln!(
             out,
-            "| all poisoned models removed | lowest `smpc-verify` TPR {tpr:.3} (FPR {fpr:.3}), {dataset}, {attack} | TPR ≥ 0.99 everywhere | {pass} |"
+            "| {label} | lowest `smpc-verify` TPR {tpr:.3} (FPR {fpr:.3}), {dataset}, {attack} | TPR ≥ 0.99 everywhere | {pass} |"
         );
     }
 }
@@ -150,18 +174,21 @@ pub(crate) fn split_sizes(manifest: &Path) -> Result<(f64, f64), ReportError> {
     Ok((size("val")?, size("test")?))
 }
 
-/// Replaces the block between the claims markers of `readme` with `block`.
-pub fn splice(readme: &Path, block: &str) -> Result<(), ReportError> {
-    const BEGIN: &str = "<!-- claims:begin -->";
-    const END: &str = "<!-- claims:end -->";
+/// Replaces the block between the markers `<!-- NAME:begin -->` and `<!-- NAME:end -->` of
+/// `readme` with `block`.
+pub fn splice(readme: &Path, name: &str, block: &str) -> Result<(), ReportError> {
+    let (begin, end) = (
+        format!("<!-- {name}:begin -->"),
+        format!("<!-- {name}:end -->"),
+    );
     let text = std::fs::read_to_string(readme).map_err(|e| ReportError::io(readme, &e))?;
-    let (Some(a), Some(b)) = (text.find(BEGIN), text.find(END)) else {
+    let (Some(a), Some(b)) = (text.find(&begin), text.find(&end)) else {
         return Err(ReportError::new(
             readme,
-            &format!("no `{BEGIN}` … `{END}` block"),
+            &format!("no `{begin}` … `{end}` block"),
         ));
     };
-    let new = format!("{}{BEGIN}\n{block}{}", &text[..a], &text[b..]);
+    let new = format!("{}{begin}\n{block}{}", &text[..a], &text[b..]);
     std::fs::write(readme, new).map_err(|e| ReportError::io(readme, &e))
 }
 
@@ -200,6 +227,7 @@ mod tests {
             block.contains("+55.0 points (p, sign-flip) | ≥ 25 points | pass |"),
             "{block}"
         );
+        assert!(!block.contains("adaptive"), "{block}");
         assert!(
             !block.contains("plain inference"),
             "no timing without finished cells"
@@ -208,6 +236,29 @@ mod tests {
             super::block(&sweep("group,defense,metric,mean\n"), Path::new("/x"))
                 .unwrap()
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn attacks_that_know_the_gate_get_their_own_removal_row() {
+        let s = sweep(
+            "group,dataset.flag,attack,defense,metric,n,mean\n\
+             g,p,sign-flip,smpc-verify,tpr,3,1.0\n\
+             g,p,\"{ kind = \"\"ring-wrap\"\" }\",smpc-verify,tpr,3,1.0\n\
+             g,p,\"{ kind = \"\"gate-aware\"\", direction = \"\"lie\"\" }\",smpc-verify,tpr,3,0.4\n",
+        );
+        let block = block(&s, Path::new("/nonexistent")).unwrap().unwrap();
+        assert!(
+            block.contains("| all poisoned models removed | lowest `smpc-verify` TPR 1.000"),
+            "{block}"
+        );
+        assert!(
+            block.contains("| all poisoned models removed — against adaptive attacks | lowest `smpc-verify` TPR 0.400"),
+            "{block}"
+        );
+        assert!(
+            block.contains("lie\" } | TPR ≥ 0.99 everywhere | fail |"),
+            "{block}"
         );
     }
 }

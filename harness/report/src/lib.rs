@@ -12,6 +12,7 @@ pub mod data;
 pub mod figures;
 pub mod latex;
 pub mod perf;
+pub mod results;
 pub mod table;
 
 use std::fmt;
@@ -66,10 +67,24 @@ fn register_font() {
     });
 }
 
-/// Writes the report of the sweep folder `dir` into `dir/report/`, and the claims block into
-/// `claims_into` (between its `<!-- claims:begin -->` and `<!-- claims:end -->` markers) when
-/// given.
-pub fn report(dir: &Path, claims_into: Option<&Path>) -> Result<Written, ReportError> {
+/// Where the claims block goes: a Markdown file and the name of its markers (`claims` for
+/// `<!-- claims:begin -->` … `<!-- claims:end -->`).
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimsInto<'a> {
+    /// The Markdown file.
+    pub file: &'a Path,
+    /// The markers' name.
+    pub block: &'a str,
+}
+
+/// Writes the report of the sweep folder `dir` into `dir/report/`, the claims block into
+/// `claims_into` and the results table (`results.md`) into `tables_into` (each between its
+/// file's `<!-- NAME:begin -->` and `<!-- NAME:end -->` markers) when given.
+pub fn report(
+    dir: &Path,
+    claims_into: Option<ClaimsInto<'_>>,
+    tables_into: Option<ClaimsInto<'_>>,
+) -> Result<Written, ReportError> {
     register_font();
     let sweep = data::Sweep::read(dir)?;
     let out = dir.join("report");
@@ -81,15 +96,24 @@ pub fn report(dir: &Path, claims_into: Option<&Path>) -> Result<Written, ReportE
             let path = out.join("claims.md");
             std::fs::write(&path, &block).map_err(|e| ReportError::io(&path, &e))?;
             written.files.push(path);
-            if let Some(readme) = claims_into {
-                claims::splice(readme, &block)?;
-                written.files.push(readme.to_owned());
+            if let Some(into) = claims_into {
+                claims::splice(into.file, into.block, &block)?;
+                written.files.push(into.file.to_owned());
             }
         }
         None => written.skipped.push((
             "claims".into(),
             "no fedavg and smpc-verify under attack in the sweep".into(),
         )),
+    }
+    if let Some(md) = results::table(&sweep) {
+        let path = out.join("results.md");
+        std::fs::write(&path, &md).map_err(|e| ReportError::io(&path, &e))?;
+        written.files.push(path);
+        if let Some(into) = tables_into {
+            claims::splice(into.file, into.block, &md)?;
+            written.files.push(into.file.to_owned());
+        }
     }
     Ok(written)
 }

@@ -96,7 +96,7 @@ impl Additive2pc {
     /// `c = op(a, b)`, opening `ε = x − a` and `δ = w − b` in one round. The triple is drawn
     /// and used in pieces of whole rows (images), which is the same triple as one drawn at
     /// once: `op` acts on each row alone and `b` is shared by all rows.
-    fn beaver_linear(&mut self, op: &Bilinear, x: &A2, w: &A2, bias: &A2) -> A2 {
+    fn beaver_linear(&mut self, op: &Bilinear, x: &A2, w: &A2, bias: &A2, shift: u32) -> A2 {
         let (mut p0, mut p1) = self.streams("beaver");
         let (b0, b1) = (p0.ring(op.w_len()), p1.ring(op.w_len()));
         let delta = ring::add(&ring::sub(&w.s[0], &b0), &ring::sub(&w.s[1], &b1));
@@ -133,7 +133,7 @@ impl Additive2pc {
                     .zip(lb.iter().cycle())
                     .for_each(|(v, l)| *v = v.wrapping_add(*l));
             }
-            let t = self.trunc_local(&A2 { s: [z0, z1] }, self.fx.frac_bits);
+            let t = self.trunc_local(&A2 { s: [z0, z1] }, shift);
             let [t0, t1] = t.s;
             out[0].extend(t0);
             out[1].extend(t1);
@@ -414,7 +414,13 @@ impl Mpc for Additive2pc {
     }
 
     fn linear(&mut self, op: &Bilinear, x: &A2, w: &A2, bias: &A2) -> A2 {
-        self.beaver_linear(op, x, w, bias)
+        self.beaver_linear(op, x, w, bias, self.fx.frac_bits)
+    }
+
+    fn product(&mut self, op: &Bilinear, x: &A2, w: &A2) -> A2 {
+        // A shift by 0 is exact: each party keeps its share of the product.
+        let zero = self.public(&[0]);
+        self.beaver_linear(op, x, w, &zero, 0)
     }
 
     fn trunc(&mut self, x: &A2, m: u32) -> A2 {
@@ -422,32 +428,13 @@ impl Mpc for Additive2pc {
     }
 
     fn drelu(&mut self, x: &A2) -> B2 {
-        let n = x.s[0].len();
         let l = self.fx.compare_bits();
         self.meter.range_failures += ring::out_of_range(&[&x.s[0], &x.s[1]], l);
-        // y = x + 2^(l-1) lies in [0, 2^l) and its bit l-1 is DReLU(x); P0 adds the constant.
-        let y0: Vec<u64> = x.s[0]
-            .iter()
-            .map(|v| v.wrapping_add(1 << (l - 1)))
-            .collect();
-        let (mut a, mut b) = (bits::planes(&y0, l), bits::planes(&x.s[1], l));
-        let [g0, g1] = self.private_and(&a[..l - 1], &b[..l - 1], n);
-        let nodes: Vec<Node> = g0
-            .into_iter()
-            .zip(g1)
-            .enumerate()
-            .map(|(j, (g0, g1))| Node {
-                g: [g0, g1],
-                p: (j > 0).then(|| [std::mem::take(&mut a[j]), std::mem::take(&mut b[j])]),
-            })
-            .collect();
-        let carry = self.carry_tree(nodes, n);
-        // Bit l-1 of y = y0[l-1] ^ y1[l-1] ^ carry into it.
-        let mut s0 = bits::xor(&a[l - 1], &carry[0]);
-        let mut s1 = bits::xor(&b[l - 1], &carry[1]);
-        bits::mask_tail(&mut s0, n);
-        bits::mask_tail(&mut s1, n);
-        B2 { s: [s0, s1], n }
+        self.compare(x, l)
+    }
+
+    fn drelu_full(&mut self, x: &A2) -> B2 {
+        self.compare(x, 64)
     }
 
     fn and(&mut self, a: &B2, b: &B2) -> B2 {
@@ -515,5 +502,36 @@ impl Mpc for Additive2pc {
         A2 {
             s: [s0.collect(), s1.collect()],
         }
+    }
+}
+
+impl Additive2pc {
+    /// `1{x >= 0}` read from bit `l - 1` of `x + 2^(l-1)`: exact for `|x| < 2^(l-1)`, and for
+    /// every ring element when `l = 64` (the sign bit).
+    fn compare(&mut self, x: &A2, l: usize) -> B2 {
+        let n = x.s[0].len();
+        // y = x + 2^(l-1) lies in [0, 2^l) and its bit l-1 is DReLU(x); P0 adds the constant.
+        let y0: Vec<u64> = x.s[0]
+            .iter()
+            .map(|v| v.wrapping_add(1 << (l - 1)))
+            .collect();
+        let (mut a, mut b) = (bits::planes(&y0, l), bits::planes(&x.s[1], l));
+        let [g0, g1] = self.private_and(&a[..l - 1], &b[..l - 1], n);
+        let nodes: Vec<Node> = g0
+            .into_iter()
+            .zip(g1)
+            .enumerate()
+            .map(|(j, (g0, g1))| Node {
+                g: [g0, g1],
+                p: (j > 0).then(|| [std::mem::take(&mut a[j]), std::mem::take(&mut b[j])]),
+            })
+            .collect();
+        let carry = self.carry_tree(nodes, n);
+        // Bit l-1 of y = y0[l-1] ^ y1[l-1] ^ carry into it.
+        let mut s0 = bits::xor(&a[l - 1], &carry[0]);
+        let mut s1 = bits::xor(&b[l - 1], &carry[1]);
+        bits::mask_tail(&mut s0, n);
+        bits::mask_tail(&mut s1, n);
+        B2 { s: [s0, s1], n }
     }
 }

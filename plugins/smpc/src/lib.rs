@@ -9,12 +9,14 @@ pub mod additive;
 pub mod bits;
 pub mod carry;
 pub mod linalg;
+pub mod median;
 pub mod mpc;
 pub mod net;
 pub mod nn;
 pub mod norm;
 pub mod plugin;
 pub mod prg;
+pub mod range;
 pub mod replicated;
 pub mod ring;
 pub mod shamir;
@@ -85,6 +87,7 @@ where
         Ok(Box::new(MpcPlugin::new(
             &name,
             caps,
+            p.frac_bits,
             p.batch,
             Box::new(move |seed| make(fx, seed)),
         )) as Box<dyn SmpcProtocol>)

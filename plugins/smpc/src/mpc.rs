@@ -61,10 +61,17 @@ pub trait Mpc {
 
     /// `op(x, w) / 2^f + bias`: a fixed-point linear layer (one or two rounds, by protocol).
     fn linear(&mut self, op: &Bilinear, x: &Self::A, w: &Self::A, bias: &Self::A) -> Self::A;
+    /// `op(x, w)` exactly, at scale `2^2f` (no truncation, so no probabilistic truncation can
+    /// fail on a large result): for products whose size a check has bounded, such as the norm
+    /// bound's squared distances of range-checked models.
+    fn product(&mut self, op: &Bilinear, x: &Self::A, w: &Self::A) -> Self::A;
     /// `floor(x / 2^m)` (up to the protocol's truncation error).
     fn trunc(&mut self, x: &Self::A, m: u32) -> Self::A;
     /// `1{x >= 0}` for the signed reading of every element.
     fn drelu(&mut self, x: &Self::A) -> Self::B;
+    /// `1{x >= 0}` over the whole ring (a 64-bit comparison, the sign bit): exact for every
+    /// ring element, for inputs the parties must not trust ([`crate::range`]).
+    fn drelu_full(&mut self, x: &Self::A) -> Self::B;
     /// `a AND b`.
     fn and(&mut self, a: &Self::B, b: &Self::B) -> Self::B;
     /// `b * x` elementwise.

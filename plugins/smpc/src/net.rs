@@ -225,6 +225,9 @@ impl Meter {
             rounds: self.rounds + self.setup_rounds,
             party_bytes: self.sent.clone(),
             compute: self.compute,
+            trunc_failures: self.trunc_failures,
+            range_failures: self.range_failures,
+            opened: Vec::new(),
         }
     }
 
@@ -244,6 +247,9 @@ impl Meter {
             rounds: a.rounds - b.rounds,
             party_bytes,
             compute: a.compute.saturating_sub(b.compute),
+            trunc_failures: self.trunc_failures - before.trunc_failures,
+            range_failures: self.range_failures - before.range_failures,
+            opened: Vec::new(),
         }
     }
 }

@@ -7,20 +7,21 @@
 //! median, so it needs no tuning to the update sizes of a dataset or a round, and it holds as long
 //! as fewer than half of the models are malicious.
 //!
-//! Protocol, for `n` models `m_i` and reference `g`, all shared:
+//! Protocol, for `n` models `m_i` and reference `g`, all shared and range-checked
+//! ([`crate::range`]):
 //! 1. `d_i = ‖m_i − g‖²` by one Beaver dot product per model, all in one round trip
-//!    ([`Mpc::parallel`]), at the fixed-point scale;
-//! 2. for every ordered pair `i ≠ j`, the bit `factor² · d_j ≥ d_i`, by one vector comparison;
+//!    ([`Mpc::parallel`]), exactly, at scale `2^2f` ([`Mpc::product`]: no truncation, so no
+//!    probabilistic truncation can fail on a large distance);
+//! 2. for every ordered pair `i ≠ j`, the bit `factor² · d_j ≥ d_i`, by one full-width vector
+//!    comparison ([`Mpc::drelu_full`]);
 //! 3. model `i` passes when at least `⌈n/2⌉ − 1` other models satisfy it, which is
 //!    `d_i ≤ factor² · d_(⌈n/2⌉ from the top)`, the upper median (itself counting as one): the
 //!    bits become ring integers, are summed locally, and one more comparison gives the pass bit.
 //!
-//! Ranges: the squared distance at scale `2^2f` must fit the ring (`‖m_i − g‖² < 2^(63 − 2f)`,
-//! 2^31 at `f = 16`) and `factor² · d_j` the comparison (`2^(47 − 16 − 6)` = 2^25 for factor 2 at
-//! `f = 16`); values outside are counted in [`crate::net::Meter::range_failures`]. A malicious
-//! submitter who controls ring elements directly could wrap the square around the ring; a model
-//! that large also wraps every linear layer of its encrypted evaluation, and a range proof on the
-//! inputs, not done here, would close the gap.
+//! Ranges: a submitter chooses the ring elements it shares, so an unchecked model could wrap its
+//! squared distance around the ring (the `ring-wrap` attack). The plugin therefore accepts only
+//! models that passed a range check within `±2^b`, `b = range::norm_safe_bits`: then every
+//! `factor² · d_j` and `d_i` is below 2^62 and their difference cannot wrap the comparison.
 
 use crate::linalg::Bilinear;
 use crate::mpc::Mpc;
@@ -45,10 +46,10 @@ pub fn within_bound<P: Mpc>(
         .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
         .unzip();
     let unit = 1u64 << FACTOR_BITS;
-    let f2 = (factor * factor * unit as f64).round() as u64;
+    let f2 = factor_int(factor);
     let scaled_j = p.mul_public(&p.gather(&d, &js), &[f2]);
     let scaled_i = p.mul_public(&p.gather(&d, &is), &[unit]);
-    let covers = p.drelu(&p.sub(&scaled_j, &scaled_i));
+    let covers = p.drelu_full(&p.sub(&scaled_j, &scaled_i));
     let ones = p.b2a(&covers);
     let counts: Vec<P::A> = (0..n)
         .map(|i| {
@@ -62,7 +63,12 @@ pub fn within_bound<P: Mpc>(
     p.reveal_bits(&pass)
 }
 
-/// `‖m_i − g‖²` for every model, as one shared vector at the fixed-point scale.
+/// The public factor `factor²` as an integer at [`FACTOR_BITS`] fractional bits.
+pub fn factor_int(factor: f64) -> u64 {
+    (factor * factor * f64::from(1u32 << FACTOR_BITS)).round() as u64
+}
+
+/// `‖m_i − g‖²` for every model, as one shared vector at scale `2^2f` (exact).
 fn squared_distances<P: Mpc>(p: &mut P, models: &[&P::A], reference: &P::A) -> P::A {
     let diffs: Vec<P::A> = models.iter().map(|m| p.sub(m, reference)).collect();
     let dot = Bilinear::MatMul {
@@ -70,9 +76,6 @@ fn squared_distances<P: Mpc>(p: &mut P, models: &[&P::A], reference: &P::A) -> P
         k: P::len(reference),
         n: 1,
     };
-    let zero = p.public(&[0]);
-    let squares = p.parallel(diffs.len(), |p, i| {
-        p.linear(&dot, &diffs[i], &diffs[i], &zero)
-    });
+    let squares = p.parallel(diffs.len(), |p, i| p.product(&dot, &diffs[i], &diffs[i]));
     p.concat(&squares.iter().collect::<Vec<_>>())
 }

@@ -14,10 +14,12 @@ use securefl_api::{
     ImageSet, Metered, ModelSpec, PluginError, ShareId, SmpcCaps, SmpcCtx, SmpcProtocol,
 };
 
+use crate::median;
 use crate::mpc::Mpc;
 use crate::net::Meter;
 use crate::nn::{self, SharedData, SharedModel};
 use crate::norm;
+use crate::range;
 
 /// Builds a protocol instance from a seed (the first call's derived seed).
 pub type MakeFn<P> = Box<dyn Fn(u64) -> P + Send>;
@@ -25,6 +27,7 @@ pub type MakeFn<P> = Box<dyn Fn(u64) -> P + Send>;
 /// An [`Mpc`] protocol as an SMPC plugin.
 pub struct MpcPlugin<P: Mpc> {
     name: String,
+    frac_bits: u32,
     caps: SmpcCaps,
     make: MakeFn<P>,
     batch: usize,
@@ -35,7 +38,18 @@ pub struct MpcPlugin<P: Mpc> {
 /// What the protocol holds: shared models (by [`ShareId`]) and datasets (by [`DataId`]).
 pub struct Shared<P: Mpc> {
     models: Vec<Option<SharedModel<P>>>,
+    /// For each model, its kept score and floor bit ([`EvalQuery::keep`]).
+    kept: Vec<Option<Kept<P>>>,
+    /// For each model, the range bound (ring units) it passed, if it passed one.
+    in_range: Vec<Option<u64>>,
     data: Vec<SharedData<P>>,
+}
+
+/// A kept evaluation: the shared score at scale `denominator` and the shared floor bit.
+struct Kept<P: Mpc> {
+    value: P::A,
+    floor: Option<P::B>,
+    denominator: u64,
 }
 
 impl<P: Mpc> Shared<P> {
@@ -46,19 +60,39 @@ impl<P: Mpc> Shared<P> {
             .and_then(Option::as_ref)
             .ok_or_else(|| PluginError::invalid(format!("smpc: no shared model {}", id.0)))
     }
+
+    /// Fails unless model `id` passed a range check within `±limit` (ring units).
+    fn checked(&self, id: ShareId, limit: u64, what: &str) -> Result<(), PluginError> {
+        match self.in_range.get(id.0).copied().flatten() {
+            Some(b) if b <= limit => Ok(()),
+            Some(b) => Err(PluginError::invalid(format!(
+                "smpc: {what} needs models range-checked within ±{limit} ring units, model share {} \
+                 was checked within ±{b}: lower smpc-verify's weight-bound (or frac-bits)",
+                id.0
+            ))),
+            None => Err(PluginError::invalid(format!(
+                "smpc: {what} needs range-checked models, model share {} was not checked (or failed)",
+                id.0
+            ))),
+        }
+    }
 }
 
 impl<P: Mpc> MpcPlugin<P> {
-    /// The plugin `name` with capabilities `caps`, evaluating `batch` images at a time.
-    pub fn new(name: &str, caps: SmpcCaps, batch: usize, make: MakeFn<P>) -> Self {
+    /// The plugin `name` with capabilities `caps`, sharing on the grid of `frac_bits` and
+    /// evaluating `batch` images at a time.
+    pub fn new(name: &str, caps: SmpcCaps, frac_bits: u32, batch: usize, make: MakeFn<P>) -> Self {
         Self {
             name: name.to_owned(),
+            frac_bits,
             caps,
             make,
             batch: batch.max(1),
             proto: None,
             shared: Shared {
                 models: Vec::new(),
+                kept: Vec::new(),
+                in_range: Vec::new(),
                 data: Vec::new(),
             },
         }
@@ -89,8 +123,14 @@ where
         self.caps
     }
 
+    fn grid(&self) -> Option<u32> {
+        Some(self.frac_bits)
+    }
+
     fn begin_round(&mut self, _ctx: &SmpcCtx) {
         self.shared.models.clear();
+        self.shared.kept.clear();
+        self.shared.in_range.clear();
     }
 
     fn share_models(
@@ -112,6 +152,8 @@ where
                 }
                 ids.push(ShareId(shared.models.len()));
                 shared.models.push(Some(nn::share_model(p, spec, m)));
+                shared.kept.push(None);
+                shared.in_range.push(None);
             }
             Ok(ids)
         })
@@ -123,7 +165,10 @@ where
         data: &ImageSet,
         classes: usize,
     ) -> Result<Metered<DataId>, PluginError> {
+        let name = self.name.clone();
         self.metered(ctx.seed, |p, shared| {
+            balanced_bits(p.fixed().frac_bits, classes)
+                .map_err(|e| PluginError::invalid(format!("smpc {name}: {e}")))?;
             shared.data.push(nn::share_data(p, data, classes));
             Ok(DataId(shared.data.len() - 1))
         })
@@ -137,28 +182,140 @@ where
         query: &EvalQuery,
     ) -> Result<Metered<EvalOutcome>, PluginError> {
         let batch = self.batch;
+        if query.keep && query.min_score.is_some() {
+            return Err(PluginError::invalid(
+                "smpc: a kept evaluation takes no min_score (the round-level rule decides)",
+            ));
+        }
         self.metered(ctx.seed, |p, shared| {
             let m = shared.model(model)?;
             let d = shared.data.get(data.0).ok_or_else(|| {
                 PluginError::invalid(format!("smpc: no shared dataset {}", data.0))
             })?;
             let (per_class, predicted) = nn::evaluate(p, m, d, batch);
-            let weights = ScoreWeights::new(query.score, d.class_counts());
+            let (total, counts) = (d.len() as u64, d.class_counts().to_vec());
+            let k =
+                balanced_bits(p.fixed().frac_bits, counts.len()).map_err(PluginError::invalid)?;
+            let weights = ScoreWeights::new(query.score, &counts, k);
             let value = p.sum(&p.mul_public(&per_class, &weights.per_class));
-            let passed = pass_bit(p, &per_class, d.class_counts(), &value, &weights, query);
+            let bit = pass_share(p, &per_class, &counts, &value, &weights, query)?;
+            let passed = if query.keep {
+                shared.kept[model.0] = Some(Kept {
+                    value: value.clone(),
+                    floor: bit,
+                    denominator: weights.denominator,
+                });
+                None
+            } else {
+                bit.map(|b| p.reveal_bits(&b)[0])
+            };
             let score = query
                 .reveal_score
                 .then(|| p.reveal(&value)[0] as f64 / weights.denominator as f64);
-            let predictions = query
+            let predictions: Option<Vec<u32>> = query
                 .reveal_predictions
                 .then(|| p.reveal(&predicted).iter().map(|&v| v as u32).collect());
             Ok(EvalOutcome {
-                total: d.len() as u64,
+                total,
                 score,
                 passed,
                 predictions,
             })
         })
+        .map(|mut out| {
+            let o = &out.value;
+            let opened = [
+                ("pass-bit", u64::from(o.passed.is_some())),
+                ("score", u64::from(o.score.is_some())),
+                (
+                    "prediction",
+                    o.predictions.as_ref().map_or(0, |v| v.len() as u64),
+                ),
+            ];
+            for (what, count) in opened.into_iter().filter(|(_, c)| *c > 0) {
+                out.cost.open(what, count);
+            }
+            out
+        })
+    }
+
+    fn range_check(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        bound: f64,
+    ) -> Result<Metered<Vec<bool>>, PluginError> {
+        let name = self.name.clone();
+        let mut out = self.metered(ctx.seed, |p, shared| {
+            let ring = bound * p.fixed().scale();
+            if !(ring >= 1.0 && ring < (1u64 << 62) as f64) {
+                return Err(PluginError::invalid(format!(
+                    "smpc {name}: range bound {bound} is not representable at frac-bits {}",
+                    p.fixed().frac_bits
+                )));
+            }
+            let ring = ring as u64;
+            let params = models
+                .iter()
+                .map(|&id| Ok(&shared.model(id)?.params))
+                .collect::<Result<Vec<_>, PluginError>>()?;
+            let pass = range::in_range(p, &params, ring);
+            for (&id, &ok) in models.iter().zip(&pass) {
+                shared.in_range[id.0] = ok.then_some(ring);
+            }
+            Ok(pass)
+        })?;
+        out.cost.open("range-bit", models.len() as u64);
+        Ok(out)
+    }
+
+    fn median_rule(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        margin: f64,
+    ) -> Result<Metered<Vec<bool>>, PluginError> {
+        let name = self.name.clone();
+        let mut out = self.metered(ctx.seed, |p, shared| {
+            let kept = models
+                .iter()
+                .map(|&id| {
+                    shared.kept.get(id.0).and_then(Option::as_ref).ok_or_else(|| {
+                        PluginError::invalid(format!(
+                            "smpc {name}: the median rule needs model share {} evaluated with keep",
+                            id.0
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, PluginError>>()?;
+            let Some(first) = kept.first() else {
+                return Ok(Vec::new());
+            };
+            let floors: Vec<&P::B> = kept.iter().filter_map(|k| k.floor.as_ref()).collect();
+            if kept.iter().any(|k| k.denominator != first.denominator)
+                || !(floors.is_empty() || floors.len() == kept.len())
+            {
+                return Err(PluginError::invalid(format!(
+                    "smpc {name}: the median rule's models were evaluated with different queries"
+                )));
+            }
+            let floors = (!floors.is_empty()).then(|| p.concat_bits(&floors));
+            if !(margin.is_finite() && (0.0..=1.0).contains(&margin)) {
+                return Err(PluginError::invalid(format!(
+                    "smpc {name}: median rule margin {margin} is not in [0, 1]"
+                )));
+            }
+            // Floor: the integer rule `2s + margin2 ≥ M2` must not accept a score a fraction of
+            // a step below the real bar.
+            let margin2 = (2.0 * margin * first.denominator as f64).floor() as u64;
+            let scores: Vec<&P::A> = kept.iter().map(|k| &k.value).collect();
+            let before = p.meter().range_failures;
+            let pass = median::median_rule(p, &scores, floors.as_ref(), margin2);
+            loud(p, before, &name, "the median rule")?;
+            Ok(pass)
+        })?;
+        out.cost.open("pass-bit", models.len() as u64);
+        Ok(out)
     }
 
     fn norm_bound(
@@ -174,14 +331,30 @@ where
                 self.name
             )));
         }
-        self.metered(ctx.seed, |p, shared| {
+        let name = self.name.clone();
+        let mut out = self.metered(ctx.seed, |p, shared| {
             let g = shared.model(reference)?;
+            let limit = 1u64 << range::norm_safe_bits(P::len(&g.params), norm::factor_int(factor));
+            for &id in models.iter().chain([&reference]) {
+                shared.checked(id, limit, "the norm bound")?;
+            }
             let ms = models
                 .iter()
                 .map(|&id| Ok(&shared.model(id)?.params))
                 .collect::<Result<Vec<_>, PluginError>>()?;
-            Ok(norm::within_bound(p, &ms, &g.params, factor))
-        })
+            let before = p.meter().range_failures;
+            let within = norm::within_bound(p, &ms, &g.params, factor);
+            loud(p, before, &name, "the norm bound's count")?;
+            Ok(within)
+        })?;
+        // Below three models every model passes without a comparison: nothing is opened.
+        let opened = if out.value.len() >= 3 {
+            out.value.len()
+        } else {
+            0
+        };
+        out.cost.open("norm-bit", opened as u64);
+        Ok(out)
     }
 
     fn aggregate(
@@ -207,7 +380,24 @@ where
                 .collect();
             Ok(ChannelLast::new(&spec).export(&internal))
         })
+        .map(|mut out| {
+            out.cost.open("aggregate-model", 1);
+            out
+        })
     }
+}
+
+/// Fails when a comparison since `before` had an input outside its exact range: the bit it
+/// opened is then arbitrary, and a verdict must never rest on it.
+fn loud<P: Mpc>(p: &mut P, before: u64, name: &str, what: &str) -> Result<(), PluginError> {
+    let failures = p.meter().range_failures - before;
+    if failures > 0 {
+        return Err(PluginError::invalid(format!(
+            "smpc {name}: {failures} comparison inputs of {what} were outside the ring's exact \
+             range, so its opened bits cannot be trusted"
+        )));
+    }
+    Ok(())
 }
 
 /// Opens `sum_h w_h * x_h` for public integer weights: local products and sums, one reveal.
@@ -249,16 +439,16 @@ pub fn quantize_weights(weights: &[f64]) -> Vec<u64> {
         .collect()
 }
 
-/// Opens whether every condition of `query` holds: the comparisons run as one vector
-/// comparison, the logic in shares, and only the final bit is opened.
-fn pass_bit<P: Mpc>(
+/// Whether every condition of `query` holds, as one shared bit: the comparisons run as one
+/// vector comparison and the logic in shares; nothing is opened.
+fn pass_share<P: Mpc>(
     p: &mut P,
     per_class: &P::A,
     counts: &[u64],
     value: &P::A,
     weights: &ScoreWeights,
     query: &EvalQuery,
-) -> Option<bool> {
+) -> Result<Option<P::B>, PluginError> {
     // Each margin is ≥ 0 exactly when its condition holds.
     let mut margins = Vec::new();
     let margin = |p: &P, w: &ScoreWeights, bar: f64| {
@@ -269,15 +459,21 @@ fn pass_bit<P: Mpc>(
         margins.push(p.sub(value, &p.public(&[weights.at_least(t)])));
     }
     if let Some(t) = query.floor_accuracy {
-        let balanced = ScoreWeights::new(Score::BalancedAccuracy, counts);
+        let balanced = ScoreWeights::new(Score::BalancedAccuracy, counts, weights.bits);
         let present = counts.iter().filter(|&&n| n > 0).count().max(1);
-        margins.push(margin(p, &ScoreWeights::new(Score::Accuracy, counts), t));
+        margins.push(margin(
+            p,
+            &ScoreWeights::new(Score::Accuracy, counts, weights.bits),
+            t,
+        ));
         margins.push(margin(p, &balanced, 1.0 / present as f64 + ABOVE_CHANCE));
     }
     if margins.is_empty() {
-        return None;
+        return Ok(None);
     }
+    let before = p.meter().range_failures;
     let bits = p.drelu(&p.concat(&margins.iter().collect::<Vec<_>>()));
+    loud(p, before, "evaluation", "the pass bit")?;
     let bit = |p: &P, i: usize| p.gather_bits(&bits, &[i]);
     let mut pass = None;
     if query.min_score.is_some() {
@@ -294,7 +490,7 @@ fn pass_bit<P: Mpc>(
             None => floor,
         });
     }
-    pass.map(|b| p.reveal_bits(&b)[0])
+    Ok(pass)
 }
 
 /// How far above chance (in balanced accuracy) a model must be to clear the floor without the
@@ -306,32 +502,55 @@ const ABOVE_CHANCE: f64 = 0.01;
 struct ScoreWeights {
     per_class: Vec<u64>,
     denominator: u64,
+    /// Fixed-point bits `K` of the balanced-accuracy weights.
+    bits: u32,
 }
 
-/// Fixed-point bits of the balanced-accuracy weights `⌊2^K / n_c⌋`: with at most a few dozen
-/// classes the weighted sum stays far below the comparison range `2^47`, and the score is
-/// within `C / 2^K` (below 1e-10) of the exact balanced accuracy.
-const BALANCED_BITS: u32 = 40;
+/// Fewest fixed-point bits `K` the balanced-accuracy weights may have: the score is then within
+/// `C / 2^K` of the exact balanced accuracy, at most 2^-20 for every class count allowed, far
+/// below one image of a validation split (the pass bars allow twice that rounding).
+const MIN_BALANCED_BITS: u32 = 20;
+
+/// The bits `K` of the balanced-accuracy weights `⌊2^K / n_c⌋` for `classes` classes at
+/// `frac_bits`: a score `Σ_c w_c·correct_c` is at most `D = C·2^K`, the values the pass bits and
+/// the median rule compare lie in `(−4D, 4D)` and must stay inside the comparison's exact range
+/// `2^(63 − f)`, so `K = 60 − f − ⌈log2 C⌉` (at most 40).
+/// Settings that leave fewer than `MIN_BALANCED_BITS + ⌈log2 C⌉` bits are refused.
+pub fn balanced_bits(frac_bits: u32, classes: usize) -> Result<u32, String> {
+    let log_c = 64 - (classes.max(1) as u64 - 1).leading_zeros();
+    let k = 60u32.saturating_sub(frac_bits + log_c).min(40);
+    if k < MIN_BALANCED_BITS + log_c {
+        return Err(format!(
+            "frac-bits {frac_bits} leaves {k} bits for the balanced accuracy of {classes} classes \
+             (at least {} needed): use frac-bits ≤ {}",
+            MIN_BALANCED_BITS + log_c,
+            60 - MIN_BALANCED_BITS - 2 * log_c
+        ));
+    }
+    Ok(k)
+}
 
 /// Scores this close below a pass bar still pass (far above the weights' rounding, far below
 /// one image in a validation split).
 const SCORE_TOLERANCE: f64 = 1e-9;
 
 impl ScoreWeights {
-    fn new(score: Score, counts: &[u64]) -> Self {
+    fn new(score: Score, counts: &[u64], bits: u32) -> Self {
         match score {
             Score::Accuracy => Self {
                 per_class: vec![1; counts.len()],
                 denominator: counts.iter().sum::<u64>().max(1),
+                bits,
             },
             Score::BalancedAccuracy => {
                 let present = counts.iter().filter(|&&n| n > 0).count() as u64;
                 Self {
                     per_class: counts
                         .iter()
-                        .map(|&n| (1u64 << BALANCED_BITS).checked_div(n).unwrap_or(0))
+                        .map(|&n| (1u64 << bits).checked_div(n).unwrap_or(0))
                         .collect(),
-                    denominator: present.max(1) << BALANCED_BITS,
+                    denominator: present.max(1) << bits,
+                    bits,
                 }
             }
         }
@@ -341,6 +560,8 @@ impl ScoreWeights {
     /// [`SCORE_TOLERANCE`]: the rounded balanced-accuracy weights put a score that equals the
     /// bar (a constant predictor against a constant-predictor floor) a hair below it.
     fn at_least(&self, score: f64) -> u64 {
-        ((score - SCORE_TOLERANCE).clamp(0.0, 1.0) * self.denominator as f64).ceil() as u64
+        let rounding = 2.0 * self.per_class.len() as f64 / (1u64 << self.bits) as f64;
+        let tolerance = SCORE_TOLERANCE.max(rounding);
+        ((score - tolerance).clamp(0.0, 1.0) * self.denominator as f64).ceil() as u64
     }
 }

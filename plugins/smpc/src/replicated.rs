@@ -443,19 +443,13 @@ impl Mpc for Replicated3pc {
     }
 
     fn linear(&mut self, op: &Bilinear, x: &A3, w: &A3, bias: &A3) -> A3 {
-        // The bias, at scale f, is lifted to scale 2f and added (by its part holder) before the
-        // truncation.
-        let (cols, lift) = (op.out_cols(), 1u64 << self.fx.frac_bits);
-        let z: Parts = std::array::from_fn(|i| {
-            let j = (i + 1) % 3;
-            let mut zi = op.apply(&x.s[i], &ring::add(&w.s[i], &w.s[j]));
-            ring::add_assign(&mut zi, &op.apply(&x.s[j], &w.s[i]));
-            for (e, v) in zi.iter_mut().enumerate() {
-                *v = v.wrapping_add(bias.s[i][e % cols].wrapping_mul(lift));
-            }
-            zi
-        });
-        self.trunc_pair(&z, self.fx.frac_bits)
+        self.linear_shift(op, x, w, bias, self.fx.frac_bits)
+    }
+
+    fn product(&mut self, op: &Bilinear, x: &A3, w: &A3) -> A3 {
+        // Resharing with a shift by 0 is exact: `r + (z − r) = z`.
+        let zero = self.public(&[0]);
+        self.linear_shift(op, x, w, &zero, 0)
     }
 
     fn trunc(&mut self, x: &A3, m: u32) -> A3 {
@@ -464,43 +458,13 @@ impl Mpc for Replicated3pc {
     }
 
     fn drelu(&mut self, x: &A3) -> B3 {
-        let n = x.s[0].len();
-        let nw = bits::words(n);
         let l = self.fx.compare_bits();
         self.meter.range_failures += ring::out_of_range(&[&x.s[0], &x.s[1], &x.s[2]], l);
-        // y = x + 2^(l-1) (the constant joins component 0) lies in [0, 2^l) and its bit l-1 is
-        // DReLU(x). P1 inputs the l bit planes of a = x1 + x2; b = y0 (P0 and P2) is valid as is.
-        let a = ring::add(&x.s[1], &x.s[2]);
-        let a_sh = self.p1_input_bits(&bits::planes(&a, l).concat(), l * n);
-        let y0: Vec<u64> = x.s[0]
-            .iter()
-            .map(|v| v.wrapping_add(1 << (l - 1)))
-            .collect();
-        let lo = (l - 1) * nw;
-        let b_sh: Parts = [bits::planes(&y0, l).concat(), vec![0; lo], vec![0; lo]];
-        let a_lo: [&[u64]; 3] = std::array::from_fn(|i| &a_sh[i][..lo]);
-        let b_lo: [&[u64]; 3] = std::array::from_fn(|i| &b_sh[i][..lo]);
-        let g = self.and_words(a_lo, b_lo, (l - 1) * n);
-        let plane = |s: &[u64], j: usize| s[j * nw..(j + 1) * nw].to_vec();
-        let nodes: Vec<Node> = (0..l - 1)
-            .map(|j| Node {
-                g: std::array::from_fn(|i| plane(&g[i], j)),
-                p: (j > 0).then(|| {
-                    std::array::from_fn(|i| bits::xor(&plane(&a_sh[i], j), &plane(&b_sh[i], j)))
-                }),
-            })
-            .collect();
-        let carry = self.carry_tree(nodes, n);
-        // Bit l-1 of y = a[l-1] ^ b[l-1] ^ carry (b's plane is component 0 only).
-        let s = std::array::from_fn(|i| {
-            let mut v = bits::xor(&a_sh[i][lo..], &carry[i]);
-            if i == 0 {
-                v = bits::xor(&v, &b_sh[0][lo..]);
-            }
-            bits::mask_tail(&mut v, n);
-            v
-        });
-        B3 { s, n }
+        self.compare(x, l)
+    }
+
+    fn drelu_full(&mut self, x: &A3) -> B3 {
+        self.compare(x, 64)
     }
 
     fn and(&mut self, a: &B3, b: &B3) -> B3 {
@@ -559,5 +523,65 @@ impl Mpc for Replicated3pc {
         let y0 = (0..n).map(|i| bits::get(&c, i).wrapping_add(flip(i).wrapping_mul(ra[0][i])));
         let y1 = (0..n).map(|i| flip(i).wrapping_mul(ra[1][i]));
         self.rereplicate(&st, [y0.collect(), y1.collect()])
+    }
+}
+
+impl Replicated3pc {
+    /// `op(x, w)` plus the bias (at scale f, lifted to scale 2f and added by its part holder),
+    /// reshared with a truncation by `shift` bits.
+    fn linear_shift(&mut self, op: &Bilinear, x: &A3, w: &A3, bias: &A3, shift: u32) -> A3 {
+        let (cols, lift) = (op.out_cols(), 1u64 << self.fx.frac_bits);
+        let z: Parts = std::array::from_fn(|i| {
+            let j = (i + 1) % 3;
+            let mut zi = op.apply(&x.s[i], &ring::add(&w.s[i], &w.s[j]));
+            ring::add_assign(&mut zi, &op.apply(&x.s[j], &w.s[i]));
+            for (e, v) in zi.iter_mut().enumerate() {
+                *v = v.wrapping_add(bias.s[i][e % cols].wrapping_mul(lift));
+            }
+            zi
+        });
+        self.trunc_pair(&z, shift)
+    }
+}
+
+impl Replicated3pc {
+    /// `1{x >= 0}` read from bit `l - 1` of `x + 2^(l-1)`: exact for `|x| < 2^(l-1)`, and for
+    /// every ring element when `l = 64` (the sign bit).
+    fn compare(&mut self, x: &A3, l: usize) -> B3 {
+        let n = x.s[0].len();
+        let nw = bits::words(n);
+        // y = x + 2^(l-1) (the constant joins component 0) lies in [0, 2^l) and its bit l-1 is
+        // DReLU(x). P1 inputs the l bit planes of a = x1 + x2; b = y0 (P0 and P2) is valid as is.
+        let a = ring::add(&x.s[1], &x.s[2]);
+        let a_sh = self.p1_input_bits(&bits::planes(&a, l).concat(), l * n);
+        let y0: Vec<u64> = x.s[0]
+            .iter()
+            .map(|v| v.wrapping_add(1 << (l - 1)))
+            .collect();
+        let lo = (l - 1) * nw;
+        let b_sh: Parts = [bits::planes(&y0, l).concat(), vec![0; lo], vec![0; lo]];
+        let a_lo: [&[u64]; 3] = std::array::from_fn(|i| &a_sh[i][..lo]);
+        let b_lo: [&[u64]; 3] = std::array::from_fn(|i| &b_sh[i][..lo]);
+        let g = self.and_words(a_lo, b_lo, (l - 1) * n);
+        let plane = |s: &[u64], j: usize| s[j * nw..(j + 1) * nw].to_vec();
+        let nodes: Vec<Node> = (0..l - 1)
+            .map(|j| Node {
+                g: std::array::from_fn(|i| plane(&g[i], j)),
+                p: (j > 0).then(|| {
+                    std::array::from_fn(|i| bits::xor(&plane(&a_sh[i], j), &plane(&b_sh[i], j)))
+                }),
+            })
+            .collect();
+        let carry = self.carry_tree(nodes, n);
+        // Bit l-1 of y = a[l-1] ^ b[l-1] ^ carry (b's plane is component 0 only).
+        let s = std::array::from_fn(|i| {
+            let mut v = bits::xor(&a_sh[i][lo..], &carry[i]);
+            if i == 0 {
+                v = bits::xor(&v, &b_sh[0][lo..]);
+            }
+            bits::mask_tail(&mut v, n);
+            v
+        });
+        B3 { s, n }
     }
 }

@@ -4,6 +4,9 @@
 //! A product of two encodings sits at scale `2f` and is brought back to `f` by a truncation,
 //! which each protocol implements in its own way.
 
+/// The encoding of NaN: the most negative ring element.
+pub const NOT_A_NUMBER: u64 = i64::MIN as u64;
+
 /// Fixed-point encoding with `frac_bits` fractional bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fixed {
@@ -22,8 +25,13 @@ impl Fixed {
         (1u64 << self.frac_bits) as f64
     }
 
-    /// Nearest encoding of `x` (saturating far outside the range).
+    /// Nearest encoding of `x`, saturating far outside the range; NaN becomes `i64::MIN`
+    /// ([`NOT_A_NUMBER`]), like ±∞ outside every range that [`crate::range`] accepts, so a
+    /// non-finite model is refused by the range check before any other use.
     pub fn encode(self, x: f64) -> u64 {
+        if x.is_nan() {
+            return NOT_A_NUMBER;
+        }
         ((x * self.scale()).round() as i64) as u64
     }
 
@@ -94,6 +102,9 @@ mod tests {
             );
         }
         assert_eq!(fx.encode(-1.0), u64::MAX - 65535);
+        assert_eq!(fx.encode(f64::NAN), NOT_A_NUMBER);
+        assert_eq!(fx.encode(f64::INFINITY), i64::MAX as u64);
+        assert_eq!(fx.encode(f64::NEG_INFINITY), NOT_A_NUMBER);
     }
 
     #[test]

@@ -313,6 +313,10 @@ impl SmpcProtocol for ShamirAggregation {
         }
     }
 
+    fn grid(&self) -> Option<u32> {
+        Some(self.params.frac_bits)
+    }
+
     fn check(&self, validators: usize) -> Result<(), PluginError> {
         self.setting(validators).map(|_| ())
     }
@@ -508,10 +512,9 @@ impl SmpcProtocol for ShamirAggregation {
             })
             .collect();
         meter.compute = start.elapsed();
-        Ok(Metered {
-            value,
-            cost: meter.cost(),
-        })
+        let mut cost = meter.cost();
+        cost.open("aggregate-model", 1);
+        Ok(Metered { value, cost })
     }
 }
 

@@ -71,6 +71,8 @@ const CTX: SmpcCtx = SmpcCtx {
 
 fn bound(name: &str, distances: &[f64], factor: f64) -> (Vec<bool>, securefl_api::CostRecord) {
     let (mut p, ids) = shared(name, distances);
+    let checked = p.range_check(&CTX, &ids, 4.0).unwrap().value;
+    assert!(checked.iter().all(|&ok| ok), "{checked:?}");
     let (g, ms) = ids.split_last().unwrap();
     let out = p.norm_bound(&CTX, ms, *g, factor).unwrap();
     (out.value, out.cost)
@@ -111,8 +113,20 @@ fn odd_counts_use_the_median_and_two_models_always_pass() {
 }
 
 #[test]
+fn models_must_pass_the_range_check_first() {
+    let (mut p, ids) = shared("additive-2pc", &[1.0, 1.0, 1.0]);
+    let err = p.norm_bound(&CTX, &ids[..3], ids[3], 2.0).unwrap_err();
+    assert!(err.to_string().contains("range-checked"), "{err}");
+    // A bound too wide for an exact sum of squares (±1024 at f = 16) is refused as well.
+    p.range_check(&CTX, &ids, 1024.0).unwrap();
+    let err = p.norm_bound(&CTX, &ids[..3], ids[3], 2.0).unwrap_err();
+    assert!(err.to_string().contains("within ±"), "{err}");
+}
+
+#[test]
 fn a_factor_below_one_is_refused() {
     let (mut p, ids) = shared("additive-2pc", &[1.0, 1.0, 1.0]);
+    p.range_check(&CTX, &ids, 4.0).unwrap();
     let err = p.norm_bound(&CTX, &ids[..3], ids[3], 0.5).unwrap_err();
     assert!(err.to_string().contains("factor 0.5"), "{err}");
 }

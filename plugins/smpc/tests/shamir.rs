@@ -341,6 +341,7 @@ fn capabilities_and_plugin_info() {
                 floor_accuracy: None,
                 reveal_score: true,
                 reveal_predictions: false,
+                keep: false,
             }
         ),
         Err(PluginError::Unsupported(_))

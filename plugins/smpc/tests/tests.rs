@@ -5,5 +5,6 @@ mod conformance;
 mod costs;
 mod inference;
 mod norm;
+mod range;
 mod shamir;
 mod verify;

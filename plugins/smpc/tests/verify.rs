@@ -67,6 +67,7 @@ fn check(protocol: &str, rule: &str) {
             floor_accuracy: Some(bar),
             reveal_score: false,
             reveal_predictions: false,
+            keep: false,
         };
         smpc.evaluate(&sctx, shares[model], val, &q)
             .unwrap()
@@ -126,9 +127,19 @@ fn check(protocol: &str, rule: &str) {
             .iter()
             .all(|v| v.cost.bytes > 0 && v.cost.rounds > 0)
     );
-    // The aggregate of the accepted model alone is the clean model, within fixed-point error.
-    let err = agg
-        .model
+    // The defense leaves the aggregate to the engine, which opens it once, after consensus;
+    // the aggregate of the accepted model alone is the clean model, within fixed-point error.
+    assert_eq!(
+        agg.next,
+        securefl_api::NextModel::SecureFedAvg {
+            min_accepted: 2,
+            excluded: vec![]
+        }
+    );
+    let alone = smpc.aggregate(&sctx, &shares[..1], &[1000.0]).unwrap();
+    assert_eq!(alone.cost.opened_cell(), "aggregate-model:1");
+    let err = alone
+        .value
         .iter()
         .zip(&clean)
         .map(|(a, b)| (a - b).abs())

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use securefl_api::{
-    Aggregate, ClientUpdate, CostRecord, Defense, DefenseCaps, DefenseCtx, PluginError, Setting,
+    Aggregate, ClientUpdate, CostRecord, Defense, DefenseCaps, DefenseCtx, NextModel, PluginError,
+    Setting,
 };
 
 use super::Instance;
@@ -91,7 +92,7 @@ impl Defense for DynDefense {
             .map(convert::verdict_from_c)
             .collect::<Result<_, _>>()?;
         Ok(Aggregate {
-            model,
+            next: NextModel::Model(model),
             verdicts,
             cost: CostRecord::default(),
         })

@@ -1,0 +1,163 @@
+//! `results.md`: the sweep's outcome per group of seeds as one Markdown table, generated from
+//! `summary.csv` (so a README quotes the tool's numbers, never hand-copied ones), and spliced
+//! into a README between `<!-- NAME:begin -->` and `<!-- NAME:end -->` on request.
+//!
+//! One row per dataset, attack and defense (the other axes, when a sweep has them, join the
+//! attack's label), in the summary's group order: the final test accuracy as mean with its 95%
+//! bootstrap CI over the seeds, the share of malicious updates rejected (TPR), the share of
+//! honest updates rejected (FPR), the backdoor success rate where an attack plants one, the
+//! number of seeds, and the threat model of the row (SMPC security, attacker knowledge,
+//! whether updates were read in the clear). A CI from fewer than 3 seeds is not drawn: the
+//! cell says `n < 3`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::data::{DATASET, Sweep, short};
+
+/// Columns of `summary.csv` that are not axes.
+const NOT_AXES: [&str; 7] = [
+    "group",
+    "metric",
+    "n",
+    "mean",
+    "std",
+    "ci95_low",
+    "ci95_high",
+];
+
+/// The table, or `None` for a sweep without a summary row.
+pub fn table(s: &Sweep) -> Option<String> {
+    let t = &s.summary;
+    let mut groups: Vec<String> = Vec::new();
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    for r in &t.rows {
+        let group = t.get(r, "group").to_owned();
+        if !rows.contains_key(&group) {
+            groups.push(group.clone());
+        }
+        let row = rows.entry(group).or_insert_with(|| Row::of(s, r));
+        row.metrics.insert(
+            t.get(r, "metric").to_owned(),
+            (
+                t.num(r, "mean"),
+                t.num(r, "ci95_low"),
+                t.num(r, "ci95_high"),
+                t.num(r, "n"),
+            ),
+        );
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let mut out = String::from(
+        "| dataset | attack | defense | final accuracy (95% CI) | malicious rejected | honest rejected | backdoor success | seeds | threat model |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for g in &groups {
+        rows[g].write(&mut out);
+    }
+    Some(out)
+}
+
+/// A metric's `(mean, ci95 low, ci95 high, n)` in a group.
+type Stat = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+
+/// One group's labels and metrics.
+struct Row {
+    dataset: String,
+    attack: String,
+    defense: String,
+    threat: String,
+    metrics: BTreeMap<String, Stat>,
+}
+
+impl Row {
+    fn of(s: &Sweep, r: &[String]) -> Self {
+        let t = &s.summary;
+        let axes = t
+            .header
+            .iter()
+            .filter(|c| !NOT_AXES.contains(&c.as_str()) && !c.starts_with("threat_"))
+            .filter(|c| ![DATASET, "defense"].contains(&c.as_str()));
+        let attack: Vec<String> = axes
+            .map(|c| short(t.get(r, c)))
+            .filter(|v| !v.is_empty())
+            .collect();
+        let threat = ["threat_smpc", "threat_attacker", "threat_plaintext"]
+            .iter()
+            .map(|c| t.get(r, c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Self {
+            dataset: t.get(r, DATASET).to_owned(),
+            attack: attack.join(", "),
+            defense: short(t.get(r, "defense")),
+            threat,
+            metrics: BTreeMap::new(),
+        }
+    }
+
+    fn write(&self, out: &mut String) {
+        let m = |name: &str| self.metrics.get(name).copied();
+        let accuracy = m("test_accuracy").map_or("—".into(), |(mean, lo, hi, n)| {
+            let mean = mean.map_or("—".into(), |v| format!("{v:.3}"));
+            match (lo, hi, n) {
+                (Some(lo), Some(hi), Some(n)) if n >= 3.0 => format!("{mean} [{lo:.3}, {hi:.3}]"),
+                _ => format!("{mean} (n < 3)"),
+            }
+        });
+        let share = |name: &str| {
+            m(name)
+                .and_then(|(mean, ..)| mean)
+                .map_or("—".into(), |v| format!("{v:.3}"))
+        };
+        let seeds = m("test_accuracy")
+            .and_then(|(.., n)| n)
+            .map_or("—".into(), |n| format!("{n}"));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {accuracy} | {} | {} | {} | {seeds} | {} |",
+            self.dataset,
+            self.attack,
+            self.defense,
+            share("tpr"),
+            share("fpr"),
+            share("backdoor_asr"),
+            self.threat
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Table;
+
+    #[test]
+    fn one_row_per_group_with_ci_only_from_three_seeds() {
+        let empty = Table::parse("cell\n").unwrap();
+        let summary = Table::parse(
+            "group,dataset.flag,attack+adversary.fraction,defense,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,metric,n,mean,std,ci95_low,ci95_high\n\
+             a,p,\"{ kind = \"\"lie\"\" } + 0.3\",\"{ kind = \"\"smpc-verify\"\" }\",semi-honest,none,omniscient,false,test_accuracy,3,0.85,0.01,0.84,0.86\n\
+             a,p,\"{ kind = \"\"lie\"\" } + 0.3\",\"{ kind = \"\"smpc-verify\"\" }\",semi-honest,none,omniscient,false,tpr,3,0.5,0.1,0.4,0.6\n\
+             b,p,\"{ kind = \"\"lie\"\" } + 0.3\",fedavg,semi-honest,none,omniscient,false,test_accuracy,2,0.80,0.01,0.79,0.81\n",
+        )
+        .unwrap();
+        let s = Sweep {
+            cells: Table::parse("cell,index,grid,status,error\n").unwrap(),
+            rounds: empty.clone(),
+            clients: empty,
+            summary,
+            axes: vec![],
+        };
+        let md = table(&s).unwrap();
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines.len(), 4, "{md}");
+        assert_eq!(
+            lines[2],
+            "| p | lie + 0.3 | smpc-verify | 0.850 [0.840, 0.860] | 0.500 | — | — | 3 | semi-honest, omniscient, false |"
+        );
+        assert!(lines[3].contains("| fedavg | 0.800 (n < 3) |"), "{md}");
+    }
+}
