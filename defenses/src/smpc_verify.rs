@@ -85,7 +85,7 @@ use securefl_api::smpc::{DataId, EvalQuery, Score};
 use securefl_api::{
     Aggregate, ClientUpdate, ClientVerdict, CostRecord, Defense, DefenseCaps, DefenseCtx, Factory,
     ImageSet, Metered, NextModel, ParamError, PluginError, PluginInfo, Registry, RegistryError,
-    ShareId, SmpcCtx, Verdict,
+    ShareId, SmpcCtx, SmpcProtocol, Verdict,
 };
 use serde::Deserialize;
 
@@ -277,6 +277,18 @@ impl Defense for SmpcVerify {
             needs_plaintext: false,
             produces_verdicts: true,
             needs_inference: true,
+        }
+    }
+
+    fn check_smpc(&self, smpc: &dyn SmpcProtocol, params: usize) -> Result<(), PluginError> {
+        let (bound, factor) = (self.params.weight_bound, self.params.norm_bound);
+        match smpc.norm_weight_limit(params, factor.max(1.0)) {
+            Some(limit) if factor > 0.0 && bound > limit => Err(PluginError::invalid(format!(
+                "smpc-verify: `weight-bound` {bound} is wider than the norm bound can square exactly \
+                 for {params} weights at the protocol's frac-bits: use at most {limit} (or lower \
+                 frac-bits or norm-bound)"
+            ))),
+            _ => Ok(()),
         }
     }
 

@@ -108,6 +108,12 @@ pub trait Defense: Send {
     /// Needs and outputs.
     fn caps(&self) -> DefenseCaps;
 
+    /// Refuses an SMPC protocol (with its encoding) the rule cannot work with, for models of at
+    /// most `params` weights.
+    fn check_smpc(&self, _smpc: &dyn SmpcProtocol, _params: usize) -> Result<(), PluginError> {
+        Ok(())
+    }
+
     /// Refuses settings the rule cannot work in.
     fn check(&self, _setting: &Setting) -> Result<(), PluginError> {
         Ok(())

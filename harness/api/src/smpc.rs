@@ -219,6 +219,13 @@ pub trait SmpcProtocol: Send {
         ))
     }
 
+    /// The widest weight bound (real units) under which [`SmpcProtocol::norm_bound`] squares and
+    /// compares exactly for models of `params` weights and `factor`, when the protocol has a
+    /// norm bound: a range check wider than it is refused.
+    fn norm_weight_limit(&self, _params: usize, _factor: f64) -> Option<f64> {
+        None
+    }
+
     /// Opens, for each of `models`, whether its Euclidean distance to `reference` is at most
     /// `factor` times the upper median of the models' distances to it; the distances stay
     /// secret-shared.

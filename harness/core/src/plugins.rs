@@ -104,6 +104,16 @@ impl Plugins {
         self.defense
             .check(&setting)
             .map_err(|e| fail(&cfg.defense, "defense", e))?;
+        // The largest model of the architecture a MedMNIST dataset gives (3 channels, at most
+        // 16 classes): the bound holds for every dataset.
+        let largest = securefl_api::ModelSpec {
+            arch: cfg.model.arch,
+            in_channels: 3,
+            classes: 16,
+        };
+        self.defense
+            .check_smpc(self.smpc.as_ref(), largest.param_count())
+            .map_err(|e| fail(&cfg.defense, "defense", e))?;
         self.smpc
             .check(setting.hospitals)
             .map_err(|e| fail(&cfg.smpc, "smpc", e))?;

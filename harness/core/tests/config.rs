@@ -216,3 +216,28 @@ fn validators_and_consensus_settings_are_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn a_weight_bound_the_norm_bound_cannot_square_exactly_is_refused() {
+    let gate = |params: &str| {
+        config_text(3, 2).replace(
+            "[defense]\nkind = \"fedavg\"",
+            &format!(
+                "[defense]\nkind = \"smpc-verify\"\n{params}\n\n[smpc]\nkind = \"additive-2pc\""
+            ),
+        )
+    };
+    assert_eq!(build(&gate("")), Ok(()));
+    // ±8 is the widest range at f = 16 for the paper CNN with factor 2; ±16 is refused.
+    assert_eq!(build(&gate("weight-bound = 8.0")), Ok(()));
+    let err = build(&gate("weight-bound = 16.0")).unwrap_err();
+    assert!(
+        err.starts_with("exp.toml:")
+            && err.contains("`weight-bound` 16 is wider")
+            && err.contains("at most 8"),
+        "{err}"
+    );
+    // A wider factor narrows the range: factor 4 at ±8 is refused.
+    assert!(build(&gate("weight-bound = 8.0\nnorm-bound = 4.0")).is_err());
+    assert_eq!(build(&gate("weight-bound = 8.0\nnorm-bound = 0")), Ok(()));
+}

@@ -106,7 +106,7 @@ pub fn report(
             "no fedavg and smpc-verify under attack in the sweep".into(),
         )),
     }
-    if let Some(md) = results::table(&sweep) {
+    if let Some(md) = results::table(&sweep, &results::Base::read(&sweep, dir)) {
         let path = out.join("results.md");
         std::fs::write(&path, &md).map_err(|e| ReportError::io(&path, &e))?;
         written.files.push(path);

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::path::Path;
 
 use crate::data::{DATASET, Sweep, short};
 
@@ -26,8 +27,48 @@ const NOT_AXES: [&str; 7] = [
     "ci95_high",
 ];
 
-/// The table, or `None` for a sweep without a summary row.
-pub fn table(s: &Sweep) -> Option<String> {
+/// What every cell shares when the sweep has no axis for it: the dataset flag and the attack
+/// (kind and parameters) of the base config, read from a finished cell's manifest.
+#[derive(Debug, Clone, Default)]
+pub struct Base {
+    /// `dataset.flag`.
+    pub dataset: String,
+    /// The `[attack]` table, as a short label (`sign-flip scale=4.0`).
+    pub attack: String,
+}
+
+impl Base {
+    /// The base values from the manifest of the first finished cell of `dir` (empty without one).
+    pub fn read(s: &Sweep, dir: &Path) -> Self {
+        let Some(cell) = s.done().into_iter().next() else {
+            return Self::default();
+        };
+        let path = dir.join("cells").join(cell).join("manifest.toml");
+        let Some(config) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.parse::<toml::Table>().ok())
+            .and_then(|t| t.get("config").and_then(toml::Value::as_table).cloned())
+        else {
+            return Self::default();
+        };
+        let flag = config
+            .get("dataset")
+            .and_then(|d| d.get("flag"))
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default();
+        let attack = config.get("attack").map_or(String::new(), |a| {
+            short(&toml::Value::to_string(a).replace('\n', ", "))
+        });
+        Self {
+            dataset: flag.to_owned(),
+            attack,
+        }
+    }
+}
+
+/// The table, or `None` for a sweep without a summary row; `base` fills the dataset and
+/// attack columns where the sweep has no axis for them.
+pub fn table(s: &Sweep, base: &Base) -> Option<String> {
     let t = &s.summary;
     let mut groups: Vec<String> = Vec::new();
     let mut rows: BTreeMap<String, Row> = BTreeMap::new();
@@ -36,7 +77,7 @@ pub fn table(s: &Sweep) -> Option<String> {
         if !rows.contains_key(&group) {
             groups.push(group.clone());
         }
-        let row = rows.entry(group).or_insert_with(|| Row::of(s, r));
+        let row = rows.entry(group).or_insert_with(|| Row::of(s, r, base));
         row.metrics.insert(
             t.get(r, "metric").to_owned(),
             (
@@ -73,7 +114,7 @@ struct Row {
 }
 
 impl Row {
-    fn of(s: &Sweep, r: &[String]) -> Self {
+    fn of(s: &Sweep, r: &[String], base: &Base) -> Self {
         let t = &s.summary;
         let axes = t
             .header
@@ -89,9 +130,10 @@ impl Row {
             .map(|c| t.get(r, c))
             .collect::<Vec<_>>()
             .join(", ");
+        let or_base = |v: String, b: &str| if v.is_empty() { b.to_owned() } else { v };
         Self {
-            dataset: t.get(r, DATASET).to_owned(),
-            attack: attack.join(", "),
+            dataset: or_base(t.get(r, DATASET).to_owned(), &base.dataset),
+            attack: or_base(attack.join(", "), &base.attack),
             defense: short(t.get(r, "defense")),
             threat,
             metrics: BTreeMap::new(),
@@ -151,7 +193,7 @@ mod tests {
             summary,
             axes: vec![],
         };
-        let md = table(&s).unwrap();
+        let md = table(&s, &Base::default()).unwrap();
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines.len(), 4, "{md}");
         assert_eq!(

@@ -127,6 +127,11 @@ where
         Some(self.frac_bits)
     }
 
+    fn norm_weight_limit(&self, params: usize, factor: f64) -> Option<f64> {
+        let bits = range::norm_safe_bits(params, norm::factor_int(factor));
+        Some(2f64.powi(bits as i32 - self.frac_bits as i32))
+    }
+
     fn begin_round(&mut self, _ctx: &SmpcCtx) {
         self.shared.models.clear();
         self.shared.kept.clear();

@@ -176,3 +176,20 @@ fn a_model_with_a_wrapped_coordinate_or_nan_fails_the_plugin_range_check() {
         assert!(p.range_check(&CTX, &ids, 0.0).is_err());
     }
 }
+
+#[test]
+fn an_impossible_frac_bits_and_class_count_is_refused() {
+    use securefl_smpc::plugin::balanced_bits;
+    // The weights' bits shrink with frac-bits and the class count: every frac-bits the engine
+    // accepts (8..=24) holds for up to 256 classes (u8 labels); beyond that it is refused.
+    assert_eq!(balanced_bits(16, 2), Ok(40));
+    assert_eq!(balanced_bits(16, 11), Ok(40));
+    assert_eq!(balanced_bits(22, 8), Ok(35));
+    assert_eq!(balanced_bits(24, 256), Ok(28));
+    let err = balanced_bits(24, 1000).unwrap_err();
+    assert!(
+        err.contains("frac-bits 24") && err.contains("1000 classes"),
+        "{err}"
+    );
+    assert!(balanced_bits(40, 11).is_err());
+}

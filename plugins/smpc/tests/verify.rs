@@ -160,3 +160,64 @@ fn additive_2pc_rejects_a_label_flipped_model() {
 fn replicated_3pc_rejects_a_label_flipped_model() {
     check("replicated-3pc", "relative-median");
 }
+
+/// The score and the pass bits at `frac-bits = f`: the opened score, then whether the model
+/// clears a bar just below it and one just above it.
+fn bits_at(
+    f: u32,
+    spec: ModelSpec,
+    weights: &[f32],
+    val: &securefl_api::ImageSet,
+) -> (f64, [Option<bool>; 2]) {
+    let mut p = registry()
+        .get::<dyn SmpcProtocol>("additive-2pc")
+        .unwrap()
+        .build(&Params::from_toml(&format!("frac-bits = {f}")).unwrap())
+        .unwrap();
+    let ctx = SmpcCtx {
+        round: 1,
+        validators: 2,
+        seed: 9,
+    };
+    let data = p.share_dataset(&ctx, val, spec.classes).unwrap().value;
+    let id = p.share_models(&ctx, &spec, &[weights]).unwrap().value[0];
+    let query = |min_score: Option<f64>| securefl_api::EvalQuery {
+        score: securefl_api::Score::BalancedAccuracy,
+        min_score,
+        floor_accuracy: None,
+        reveal_score: min_score.is_none(),
+        reveal_predictions: false,
+        keep: false,
+    };
+    let mut eval = |q| p.evaluate(&ctx, id, data, &q).unwrap().value;
+    let score = eval(query(None)).score.unwrap();
+    let below = eval(query(Some(score - 1e-7))).passed;
+    let above = eval(query(Some(score + 1e-4))).passed;
+    (score, [below, above])
+}
+
+#[test]
+fn balanced_accuracy_pass_bits_hold_at_high_frac_bits_with_eight_classes() {
+    // With fixed 40-bit class weights, 8 classes overflowed the comparison from frac-bits 20
+    // on and the pass bit was arbitrary; the weights now shrink with frac-bits and classes.
+    let Some(dir) = real_data_dir() else { return };
+    let mut ctx = securefl_datasets::locate::data_ctx_from(|_| None, false);
+    ctx.search_dirs = vec![dir];
+    let data = securefl_datasets::load("bloodmnist", &ctx).unwrap();
+    let val = data.val.subset(&(0..96).collect::<Vec<_>>());
+    let spec = ModelSpec {
+        arch: Arch::PaperCnn,
+        in_channels: 3,
+        classes: 8,
+    };
+    let weights = spec.init_weights(&mut securefl_api::rng(5, &["bits"]));
+    for f in [16, 20, 22, 24] {
+        let (score, bits) = bits_at(f, spec, &weights, &val);
+        assert!((0.0..=1.0).contains(&score), "frac-bits {f}: {score}");
+        assert_eq!(
+            bits,
+            [Some(true), Some(false)],
+            "frac-bits {f}, score {score}"
+        );
+    }
+}
