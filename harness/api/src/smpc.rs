@@ -241,6 +241,21 @@ pub trait SmpcProtocol: Send {
         ))
     }
 
+    /// The norm bound's bits of [`SmpcProtocol::norm_bound`], kept secret-shared: each model's
+    /// next opened pass bit (from [`SmpcProtocol::evaluate`] or [`SmpcProtocol::median_rule`])
+    /// is its acceptance condition AND its norm bit, so that only the verdict is opened.
+    fn norm_bound_kept(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _models: &[ShareId],
+        _reference: ShareId,
+        _factor: f64,
+    ) -> Result<Metered<()>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no norm bound".into(),
+        ))
+    }
+
     /// Opens, for each of `models` (each evaluated with [`EvalQuery::keep`]), whether its kept
     /// score is at least the median of their kept scores minus `margin` and its kept floor bit
     /// holds. The scores and the median stay secret-shared: only these bits are opened.

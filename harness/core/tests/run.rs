@@ -249,7 +249,7 @@ fn a_ring_wrapping_model_is_rejected_by_the_range_check() {
         assert_eq!(row.smpc.range_failures, 0);
         let opened = row.smpc.opened_cell();
         assert!(
-            opened.starts_with("range-bit:6;pass-bit:4;norm-bit:4"),
+            opened.starts_with("range-bit:6;pass-bit:4;aggregate-model:1"),
             "{opened}"
         );
     }
@@ -269,7 +269,7 @@ fn the_default_gate_opens_only_verdict_bits_and_one_aggregate() {
     let row = &run.rounds[1];
     assert_eq!(
         row.smpc.opened_cell(),
-        "range-bit:6;pass-bit:5;norm-bit:5;aggregate-model:1"
+        "range-bit:6;pass-bit:5;aggregate-model:1"
     );
     assert!(row.aggregation.bytes > 0, "the one aggregate is billed");
     assert!(run.clients.iter().all(|c| c.verify_score.is_none()));
@@ -297,7 +297,7 @@ fn lying_validators_never_cause_a_second_opening() {
     assert!(
         row.smpc
             .opened_cell()
-            .ends_with("norm-bit:5;aggregate-model:1"),
+            .ends_with("pass-bit:5;aggregate-model:1"),
         "{}",
         row.smpc.opened_cell()
     );

@@ -1,5 +1,6 @@
 //! A norm bound computed in shares: which models lie within `factor` times the median distance
-//! to a reference model (the global model), opening one bit per model and nothing else.
+//! to a reference model (the global model), as one shared bit per model: opened alone, or kept
+//! in shares and ANDed into the model's verdict so that only the verdict is opened.
 //!
 //! Boosted attacks (sign flipping with a boost, scaling and model replacement) submit updates
 //! several times longer than honest ones; encrypted inference alone misses them whenever the
@@ -29,17 +30,18 @@ use crate::mpc::Mpc;
 /// Fractional bits of the public factor `factor²` in the comparison.
 const FACTOR_BITS: u32 = 4;
 
-/// For each of `models`, whether `‖model − reference‖ ≤ factor · (upper median of them all)`.
-/// With fewer than three models every model passes (the upper median of two is the larger).
+/// For each of `models`, the bit `‖model − reference‖ ≤ factor · (upper median of them all)`,
+/// secret-shared; `None` when there are fewer than three models, where every model passes (the
+/// upper median of two is the larger) and nothing is computed.
 pub fn within_bound<P: Mpc>(
     p: &mut P,
     models: &[&P::A],
     reference: &P::A,
     factor: f64,
-) -> Vec<bool> {
+) -> Option<P::B> {
     let n = models.len();
     if n < 3 {
-        return vec![true; n];
+        return None;
     }
     let d = squared_distances(p, models, reference);
     let (is, js): (Vec<usize>, Vec<usize>) = (0..n)
@@ -59,8 +61,7 @@ pub fn within_bound<P: Mpc>(
         .collect();
     let counts = p.concat(&counts.iter().collect::<Vec<_>>());
     let need = n.div_ceil(2) as u64 - 1;
-    let pass = p.drelu(&p.sub(&counts, &p.public(&vec![need; n])));
-    p.reveal_bits(&pass)
+    Some(p.drelu(&p.sub(&counts, &p.public(&vec![need; n]))))
 }
 
 /// The public factor `factor²` as an integer at [`FACTOR_BITS`] fractional bits.

@@ -42,6 +42,8 @@ pub struct Shared<P: Mpc> {
     kept: Vec<Option<Kept<P>>>,
     /// For each model, the range bound (ring units) it passed, if it passed one.
     in_range: Vec<Option<u64>>,
+    /// For each model, its kept norm bit, ANDed into its next opened pass bit.
+    within: Vec<Option<P::B>>,
     data: Vec<SharedData<P>>,
 }
 
@@ -93,6 +95,7 @@ impl<P: Mpc> MpcPlugin<P> {
                 models: Vec::new(),
                 kept: Vec::new(),
                 in_range: Vec::new(),
+                within: Vec::new(),
                 data: Vec::new(),
             },
         }
@@ -136,6 +139,7 @@ where
         self.shared.models.clear();
         self.shared.kept.clear();
         self.shared.in_range.clear();
+        self.shared.within.clear();
     }
 
     fn share_models(
@@ -159,6 +163,7 @@ where
                 shared.models.push(Some(nn::share_model(p, spec, m)));
                 shared.kept.push(None);
                 shared.in_range.push(None);
+                shared.within.push(None);
             }
             Ok(ids)
         })
@@ -204,6 +209,10 @@ where
             let weights = ScoreWeights::new(query.score, &counts, k);
             let value = p.sum(&p.mul_public(&per_class, &weights.per_class));
             let bit = pass_share(p, &per_class, &counts, &value, &weights, query)?;
+            let bit = match (bit, shared.within[model.0].take()) {
+                (Some(b), Some(w)) => Some(p.and(&b, &w)),
+                (b, w) => b.or(w),
+            };
             let passed = if query.keep {
                 shared.kept[model.0] = Some(Kept {
                     value: value.clone(),
@@ -330,27 +339,9 @@ where
         reference: ShareId,
         factor: f64,
     ) -> Result<Metered<Vec<bool>>, PluginError> {
-        if !(factor.is_finite() && factor >= 1.0) {
-            return Err(PluginError::invalid(format!(
-                "smpc {}: norm bound factor {factor} is not a number ≥ 1",
-                self.name
-            )));
-        }
-        let name = self.name.clone();
-        let mut out = self.metered(ctx.seed, |p, shared| {
-            let g = shared.model(reference)?;
-            let limit = 1u64 << range::norm_safe_bits(P::len(&g.params), norm::factor_int(factor));
-            for &id in models.iter().chain([&reference]) {
-                shared.checked(id, limit, "the norm bound")?;
-            }
-            let ms = models
-                .iter()
-                .map(|&id| Ok(&shared.model(id)?.params))
-                .collect::<Result<Vec<_>, PluginError>>()?;
-            let before = p.meter().range_failures;
-            let within = norm::within_bound(p, &ms, &g.params, factor);
-            loud(p, before, &name, "the norm bound's count")?;
-            Ok(within)
+        let mut out = self.norm_bits(ctx, models, reference, factor, |p, _, bits| match bits {
+            Some(b) => p.reveal_bits(&b),
+            None => vec![true; models.len()],
         })?;
         // Below three models every model passes without a comparison: nothing is opened.
         let opened = if out.value.len() >= 3 {
@@ -360,6 +351,22 @@ where
         };
         out.cost.open("norm-bit", opened as u64);
         Ok(out)
+    }
+
+    fn norm_bound_kept(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        reference: ShareId,
+        factor: f64,
+    ) -> Result<Metered<()>, PluginError> {
+        self.norm_bits(ctx, models, reference, factor, |p, shared, bits| {
+            if let Some(b) = bits {
+                for (i, id) in models.iter().enumerate() {
+                    shared.within[id.0] = Some(p.gather_bits(&b, &[i]));
+                }
+            }
+        })
     }
 
     fn aggregate(
@@ -388,6 +395,43 @@ where
         .map(|mut out| {
             out.cost.open("aggregate-model", 1);
             out
+        })
+    }
+}
+
+impl<P: Mpc> MpcPlugin<P> {
+    /// The norm bound's shared bits for `models` (`None` below three models: all pass), handed
+    /// to `then`, after checking the factor and that every model passed a narrow enough range
+    /// check.
+    fn norm_bits<T>(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        reference: ShareId,
+        factor: f64,
+        then: impl FnOnce(&mut P, &mut Shared<P>, Option<P::B>) -> T,
+    ) -> Result<Metered<T>, PluginError> {
+        if !(factor.is_finite() && factor >= 1.0) {
+            return Err(PluginError::invalid(format!(
+                "smpc {}: norm bound factor {factor} is not a number ≥ 1",
+                self.name
+            )));
+        }
+        let name = self.name.clone();
+        self.metered(ctx.seed, |p, shared| {
+            let g = shared.model(reference)?;
+            let limit = 1u64 << range::norm_safe_bits(P::len(&g.params), norm::factor_int(factor));
+            for &id in models.iter().chain([&reference]) {
+                shared.checked(id, limit, "the norm bound")?;
+            }
+            let ms = models
+                .iter()
+                .map(|&id| Ok(&shared.model(id)?.params))
+                .collect::<Result<Vec<_>, PluginError>>()?;
+            let before = p.meter().range_failures;
+            let bits = norm::within_bound(p, &ms, &g.params, factor);
+            loud(p, before, &name, "the norm bound's count")?;
+            Ok(then(p, shared, bits))
         })
     }
 }

@@ -130,3 +130,57 @@ fn a_factor_below_one_is_refused() {
     let err = p.norm_bound(&CTX, &ids[..3], ids[3], 0.5).unwrap_err();
     assert!(err.to_string().contains("factor 0.5"), "{err}");
 }
+
+/// Eight 28×28 grey images, four of each class: enough for the pass bits to exist.
+fn images() -> securefl_api::ImageSet {
+    let mut rng = securefl_api::rng(3, &["images"]);
+    securefl_api::ImageSet {
+        height: 28,
+        width: 28,
+        channels: 1,
+        pixels: (0..8 * 28 * 28)
+            .map(|_| rand::Rng::r#gen::<u8>(&mut rng))
+            .collect(),
+        labels: vec![0, 1, 0, 1, 0, 1, 0, 1],
+    }
+}
+
+#[test]
+fn a_kept_norm_bit_is_anded_into_the_opened_verdict_and_never_opened_alone() {
+    let distances = [1.0, 1.1, 0.9, 4.0, 1.05];
+    let want = expected(&distances, 2.0);
+    assert_eq!(want, [true, true, true, false, true]);
+    for keep in [false, true] {
+        let (mut p, ids) = shared("additive-2pc", &distances);
+        p.range_check(&CTX, &ids, 4.0).unwrap();
+        let data = p.share_dataset(&CTX, &images(), 2).unwrap().value;
+        let (g, ms) = ids.split_last().unwrap();
+        let kept = p.norm_bound_kept(&CTX, ms, *g, 2.0).unwrap();
+        assert!(kept.cost.opened.is_empty(), "{:?}", kept.cost.opened);
+        // Every score passes the score condition (≥ 0, or within a margin of 1 of the median),
+        // so each opened verdict is the norm bit.
+        let query = securefl_api::EvalQuery {
+            score: securefl_api::Score::BalancedAccuracy,
+            min_score: (!keep).then_some(0.0),
+            floor_accuracy: None,
+            reveal_score: false,
+            reveal_predictions: false,
+            keep,
+        };
+        let mut verdicts = Vec::new();
+        for &id in ms {
+            let out = p.evaluate(&CTX, id, data, &query).unwrap();
+            let opened = out.cost.opened_cell();
+            assert!(opened.is_empty() || opened == "pass-bit:1", "{opened}");
+            verdicts.push(out.value.passed);
+        }
+        if keep {
+            let out = p.median_rule(&CTX, ms, 1.0).unwrap();
+            assert_eq!(out.cost.opened_cell(), "pass-bit:5");
+            assert_eq!(out.value, want, "median rule");
+        } else {
+            let got: Vec<bool> = verdicts.into_iter().map(Option::unwrap).collect();
+            assert_eq!(got, want, "absolute rule");
+        }
+    }
+}
