@@ -38,10 +38,7 @@ impl Defense for FedAvg {
             })
             .collect();
         Ok(Aggregate {
-            next: NextModel::SecureFedAvg {
-                min_accepted: 1,
-                excluded: Vec::new(),
-            },
+            next: NextModel::SecureFedAvg { min_accepted: 1 },
             verdicts,
             cost: CostRecord::default(),
         })

@@ -62,8 +62,10 @@
 //!
 //! Range check (`weight-bound`, default 4): before any other use, every weight of every
 //! submission (and of the global model) must lie in `[−weight-bound, weight-bound)`, checked in
-//! shares on the fixed-point encoding itself (`securefl_smpc::range`, one opened bit per model):
-//! an out-of-range model is rejected without evaluation and never aggregated, whatever the votes.
+//! shares on the fixed-point encoding itself (`securefl_smpc::range`). The bit stays shared: each
+//! model is multiplied by it, so a model out of range becomes the zero model to every later check
+//! (and to the aggregate, were a lying majority to include it), and the bit is ANDed into the
+//! model's one opened verdict bit. The global model is public and checked in the clear.
 //! This closes the encoding gap of the `ring-wrap` attack (a squared distance wrapped around the
 //! ring behind a dead channel), makes the norm bound's sums exact (they are computed without
 //! truncation and compared over the full ring), and refuses non-finite models (encoded out of
@@ -84,8 +86,8 @@
 use securefl_api::smpc::{DataId, EvalQuery, Score};
 use securefl_api::{
     Aggregate, ClientUpdate, ClientVerdict, CostRecord, Defense, DefenseCaps, DefenseCtx, Factory,
-    ImageSet, Metered, NextModel, ParamError, PluginError, PluginInfo, Registry, RegistryError,
-    ShareId, SmpcCtx, SmpcProtocol, Verdict,
+    ImageSet, NextModel, ParamError, PluginError, PluginInfo, Registry, RegistryError, ShareId,
+    SmpcCtx, SmpcProtocol, Verdict,
 };
 use serde::Deserialize;
 
@@ -307,24 +309,30 @@ impl Defense for SmpcVerify {
             validators: ctx.setting.hospitals,
             seed: ctx.seed,
         };
-        // The global model is shared and range-checked with the submissions; that and the other
-        // round-level checks are billed to the round, each verification to its verdict.
+        // The global model is public: its range is checked in the clear. It is shared and
+        // range-checked with the submissions in shares (the norm bound needs it checked); that
+        // and the other round-level checks are billed to the round, each verification to its
+        // verdict.
+        let bound = self.params.weight_bound;
+        // One grid step inside the bound, so that no rounding puts it outside in shares.
+        let step = ctx.smpc.grid().map_or(0.0, |f| 0.5f64.powi(f as i32));
+        if let Some(w) = ctx
+            .global
+            .iter()
+            .find(|w| w.is_nan() || f64::from(w.abs()) >= bound - step)
+        {
+            return Err(PluginError::invalid(format!(
+                "smpc-verify: the global model has a weight {w} outside ±{bound}"
+            )));
+        }
         let mut reference_cost = CostRecord::default();
         let shared = ctx.smpc.share_models(&sctx, &ctx.spec, &[ctx.global])?;
         reference_cost += shared.cost;
         let global = shared.value[0];
         let ids: Vec<ShareId> = ctx.shares.iter().copied().chain([global]).collect();
-        let checked = ctx
-            .smpc
-            .range_check(&sctx, &ids, self.params.weight_bound)?;
-        reference_cost += checked.cost;
-        if !checked.value[updates.len()] {
-            return Err(PluginError::invalid(format!(
-                "smpc-verify: the global model has a weight outside ±{}",
-                self.params.weight_bound
-            )));
-        }
-        let in_range = &checked.value[..updates.len()];
+        // Kept in shares: a submission out of range becomes the zero model, and its range bit,
+        // like its norm bit below, is ANDed into its one opened verdict bit.
+        reference_cost += ctx.smpc.range_check_kept(&sctx, &ids, bound)?.cost;
         let bar = match self.params.rule {
             Rule::Absolute => Some(self.params.threshold),
             Rule::RelativeGlobal => {
@@ -344,53 +352,34 @@ impl Defense for SmpcVerify {
             keep,
         };
         if self.params.norm_bound > 0.0 {
-            // Kept in shares: each model's opened pass bit is its verdict, norm bound included.
             let factor = self.params.norm_bound;
-            let (_, within) = passed(
-                in_range,
-                |ids| ctx.smpc.norm_bound_kept(&sctx, ids, global, factor),
-                ctx.shares,
-            )?;
-            reference_cost += within.cost;
+            let kept = ctx
+                .smpc
+                .norm_bound_kept(&sctx, ctx.shares, global, factor)?;
+            reference_cost += kept.cost;
         }
-        let mut verdicts = score_all(ctx, &sctx, data, &query, updates, in_range)?;
+        let mut verdicts = score_all(ctx, &sctx, data, &query, updates)?;
         if keep {
-            let (kept, pass) = passed(
-                in_range,
-                |ids| ctx.smpc.median_rule(&sctx, ids, self.params.margin),
-                ctx.shares,
-            )?;
+            let pass = ctx
+                .smpc
+                .median_rule(&sctx, ctx.shares, self.params.margin)?;
             reference_cost += pass.cost;
-            for (&i, ok) in kept.iter().zip(pass.value) {
-                verdicts[i].verdict = if ok {
+            for (v, ok) in verdicts.iter_mut().zip(pass.value) {
+                v.verdict = if ok {
                     Verdict::Accepted
                 } else {
                     Verdict::Rejected
                 };
             }
         }
-        let excluded = (0..updates.len()).filter(|&i| !in_range[i]).collect();
         Ok(Aggregate {
             next: NextModel::SecureFedAvg {
                 min_accepted: self.params.min_accepted,
-                excluded,
             },
             verdicts,
             cost: reference_cost,
         })
     }
-}
-
-/// A round-level check over the submissions that passed the range check (the others are
-/// rejected already): their indices and the check's result.
-fn passed<T>(
-    in_range: &[bool],
-    check: impl FnOnce(&[ShareId]) -> Result<Metered<T>, PluginError>,
-    shares: &[ShareId],
-) -> Result<(Vec<usize>, Metered<T>), PluginError> {
-    let kept: Vec<usize> = (0..in_range.len()).filter(|&i| in_range[i]).collect();
-    let ids: Vec<ShareId> = kept.iter().map(|&i| shares[i]).collect();
-    Ok((kept, check(&ids)?))
 }
 
 /// Encrypted evaluation of every submission; verdicts from the pass bit when a threshold is given.
@@ -400,23 +389,11 @@ fn score_all(
     data: DataId,
     query: &EvalQuery,
     updates: &[ClientUpdate],
-    in_range: &[bool],
 ) -> Result<Vec<ClientVerdict>, PluginError> {
     updates
         .iter()
         .zip(ctx.shares)
-        .zip(in_range)
-        .map(|((u, &share), &ok)| {
-            if !ok {
-                // Out of range: rejected without evaluation, since its encrypted inference
-                // would compute with weights that no honest training produces.
-                return Ok(ClientVerdict {
-                    hospital: u.hospital,
-                    verdict: Verdict::Rejected,
-                    score: None,
-                    cost: CostRecord::default(),
-                });
-            }
+        .map(|(u, &share)| {
             let out = ctx.smpc.evaluate(sctx, share, data, query)?;
             let verdict = match out.value.passed {
                 Some(true) => Verdict::Accepted,

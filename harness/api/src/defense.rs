@@ -66,9 +66,6 @@ pub enum NextModel {
     SecureFedAvg {
         /// Fewest included models for an aggregate.
         min_accepted: usize,
-        /// Hospitals whose shares are never aggregated, whatever the votes: their shared
-        /// encoding failed a public check (the range check), so it stands for no model.
-        excluded: Vec<usize>,
     },
 }
 

@@ -219,6 +219,21 @@ pub trait SmpcProtocol: Send {
         ))
     }
 
+    /// The range check of [`SmpcProtocol::range_check`] with its bits kept in shares: each model
+    /// is replaced by itself times its bit (a model out of range becomes the zero model, so every
+    /// model is in range afterwards), and its bit joins its next opened pass bit, as in
+    /// [`SmpcProtocol::norm_bound_kept`]. Nothing is opened.
+    fn range_check_kept(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _models: &[ShareId],
+        _bound: f64,
+    ) -> Result<Metered<()>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no range check".into(),
+        ))
+    }
+
     /// The widest weight bound (real units) under which [`SmpcProtocol::norm_bound`] squares and
     /// compares exactly for models of `params` weights and `factor`, when the protocol has a
     /// norm bound: a range check wider than it is refused.

@@ -144,16 +144,8 @@ fn model_of(
         set.iter().map(|&h| rec.updates[h].samples as f64).collect()
     };
     let own = match &rec.agg.next {
-        NextModel::SecureFedAvg {
-            min_accepted,
-            excluded,
-        } => {
-            // A share that failed a public check stands for no model: never averaged.
-            let set: Vec<usize> = included
-                .iter()
-                .copied()
-                .filter(|h| !excluded.contains(h))
-                .collect();
+        NextModel::SecureFedAvg { min_accepted } => {
+            let set = included.to_vec();
             if set.len() < *min_accepted {
                 return Ok((global.to_vec(), CostRecord::default(), Vec::new()));
             }

@@ -42,8 +42,9 @@ pub struct Shared<P: Mpc> {
     kept: Vec<Option<Kept<P>>>,
     /// For each model, the range bound (ring units) it passed, if it passed one.
     in_range: Vec<Option<u64>>,
-    /// For each model, its kept norm bit, ANDed into its next opened pass bit.
-    within: Vec<Option<P::B>>,
+    /// For each model, its kept conditions (range and norm bits, ANDed), which its next opened
+    /// pass bit includes.
+    pending: Vec<Option<P::B>>,
     data: Vec<SharedData<P>>,
 }
 
@@ -61,6 +62,23 @@ impl<P: Mpc> Shared<P> {
             .get(id.0)
             .and_then(Option::as_ref)
             .ok_or_else(|| PluginError::invalid(format!("smpc: no shared model {}", id.0)))
+    }
+
+    /// ANDs `bit` into model `id`'s kept conditions.
+    fn keep_condition(&mut self, p: &mut P, id: ShareId, bit: P::B) {
+        let joined = match self.pending[id.0].take() {
+            Some(c) => p.and(&c, &bit),
+            None => bit,
+        };
+        self.pending[id.0] = Some(joined);
+    }
+
+    /// `bit` AND model `id`'s kept conditions, which are used up (`None` when neither exists).
+    fn and_pending(&mut self, p: &mut P, id: ShareId, bit: Option<P::B>) -> Option<P::B> {
+        match (bit, self.pending[id.0].take()) {
+            (Some(b), Some(c)) => Some(p.and(&b, &c)),
+            (b, c) => b.or(c),
+        }
     }
 
     /// Fails unless model `id` passed a range check within `±limit` (ring units).
@@ -95,7 +113,7 @@ impl<P: Mpc> MpcPlugin<P> {
                 models: Vec::new(),
                 kept: Vec::new(),
                 in_range: Vec::new(),
-                within: Vec::new(),
+                pending: Vec::new(),
                 data: Vec::new(),
             },
         }
@@ -139,7 +157,7 @@ where
         self.shared.models.clear();
         self.shared.kept.clear();
         self.shared.in_range.clear();
-        self.shared.within.clear();
+        self.shared.pending.clear();
     }
 
     fn share_models(
@@ -163,7 +181,7 @@ where
                 shared.models.push(Some(nn::share_model(p, spec, m)));
                 shared.kept.push(None);
                 shared.in_range.push(None);
-                shared.within.push(None);
+                shared.pending.push(None);
             }
             Ok(ids)
         })
@@ -209,9 +227,12 @@ where
             let weights = ScoreWeights::new(query.score, &counts, k);
             let value = p.sum(&p.mul_public(&per_class, &weights.per_class));
             let bit = pass_share(p, &per_class, &counts, &value, &weights, query)?;
-            let bit = match (bit, shared.within[model.0].take()) {
-                (Some(b), Some(w)) => Some(p.and(&b, &w)),
-                (b, w) => b.or(w),
+            // Kept conditions join the opened bit (or the kept floor of the median rule); with
+            // no bit to open they stay pending and are never opened.
+            let bit = if bit.is_some() || query.keep {
+                shared.and_pending(p, model, bit)
+            } else {
+                None
             };
             let passed = if query.keep {
                 shared.kept[model.0] = Some(Kept {
@@ -261,14 +282,7 @@ where
     ) -> Result<Metered<Vec<bool>>, PluginError> {
         let name = self.name.clone();
         let mut out = self.metered(ctx.seed, |p, shared| {
-            let ring = bound * p.fixed().scale();
-            if !(ring >= 1.0 && ring < (1u64 << 62) as f64) {
-                return Err(PluginError::invalid(format!(
-                    "smpc {name}: range bound {bound} is not representable at frac-bits {}",
-                    p.fixed().frac_bits
-                )));
-            }
-            let ring = ring as u64;
+            let ring = ring_bound(p, &name, bound)?;
             let params = models
                 .iter()
                 .map(|&id| Ok(&shared.model(id)?.params))
@@ -362,10 +376,39 @@ where
     ) -> Result<Metered<()>, PluginError> {
         self.norm_bits(ctx, models, reference, factor, |p, shared, bits| {
             if let Some(b) = bits {
-                for (i, id) in models.iter().enumerate() {
-                    shared.within[id.0] = Some(p.gather_bits(&b, &[i]));
+                for (i, &id) in models.iter().enumerate() {
+                    let w = p.gather_bits(&b, &[i]);
+                    shared.keep_condition(p, id, w);
                 }
             }
+        })
+    }
+
+    fn range_check_kept(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        bound: f64,
+    ) -> Result<Metered<()>, PluginError> {
+        let name = self.name.clone();
+        self.metered(ctx.seed, |p, shared| {
+            let ring = ring_bound(p, &name, bound)?;
+            if models.is_empty() {
+                return Ok(());
+            }
+            let params = models
+                .iter()
+                .map(|&id| Ok(&shared.model(id)?.params))
+                .collect::<Result<Vec<_>, PluginError>>()?;
+            let (bits, clamped) = range::clamp(p, &params, ring);
+            for (i, (&id, params)) in models.iter().zip(clamped).enumerate() {
+                let spec = shared.model(id)?.spec();
+                shared.models[id.0] = Some(nn::model_from_params(p, &spec, params));
+                shared.in_range[id.0] = Some(ring);
+                let b = p.gather_bits(&bits, &[i]);
+                shared.keep_condition(p, id, b);
+            }
+            Ok(())
         })
     }
 
@@ -434,6 +477,18 @@ impl<P: Mpc> MpcPlugin<P> {
             Ok(then(p, shared, bits))
         })
     }
+}
+
+/// The range bound `bound` (real units) in ring units, refused unless it is representable.
+fn ring_bound<P: Mpc>(p: &P, name: &str, bound: f64) -> Result<u64, PluginError> {
+    let ring = bound * p.fixed().scale();
+    if !(ring >= 1.0 && ring < (1u64 << 62) as f64) {
+        return Err(PluginError::invalid(format!(
+            "smpc {name}: range bound {bound} is not representable at frac-bits {}",
+            p.fixed().frac_bits
+        )));
+    }
+    Ok(ring as u64)
 }
 
 /// Fails when a comparison since `before` had an input outside its exact range: the bit it

@@ -1,5 +1,7 @@
 //! Input validation in shares: whether every coordinate of a shared model lies in the public
-//! range `[−B, B)` of ring elements, opening one bit per model and nothing else.
+//! range `[−B, B)` of ring elements, as one shared bit per model: opened ([`in_range`]), or kept
+//! in shares ([`clamp`]), where the model is multiplied by its bit so that a model out of range
+//! becomes the zero model and its bit is ANDed into its verdict.
 //!
 //! A hospital chooses the ring elements it shares (its fixed-point encoding is its own), so a
 //! verifier must not trust them: a coordinate near `2^32` at `f = 16` squares to a multiple of
@@ -11,16 +13,37 @@
 //! compared with zero by one full-width comparison ([`Mpc::drelu_full`]: the sign bit, exact for
 //! every ring element, so no wrap-around can pass it); a coordinate is in range exactly when
 //! both are non-negative. Each model's bits are ANDed in a tree (`⌈log2 2L⌉` rounds of bit
-//! ANDs), and the one bit per model is opened. Cost: two 64-bit comparisons per coordinate.
+//! ANDs). Cost: two 64-bit comparisons per coordinate; kept, one more bit-times-ring product per
+//! coordinate ([`Mpc::select`]) makes every model in range whatever its bit.
 
 use crate::mpc::Mpc;
 
-/// For each of `models`, whether every element lies in `[−bound, bound)` (ring units).
+/// For each of `models`, whether every element lies in `[−bound, bound)` (ring units), opened.
 pub fn in_range<P: Mpc>(p: &mut P, models: &[&P::A], bound: u64) -> Vec<bool> {
-    let n = models.len();
-    if n == 0 {
+    if models.is_empty() {
         return Vec::new();
     }
+    let bits = in_range_bits(p, models, bound);
+    p.reveal_bits(&bits)
+}
+
+/// The bits of [`in_range`], kept, and each model multiplied by its bit: a model in range is
+/// unchanged, a model out of range becomes all zeros. Every returned model is in range.
+pub fn clamp<P: Mpc>(p: &mut P, models: &[&P::A], bound: u64) -> (P::B, Vec<P::A>) {
+    let bits = in_range_bits(p, models, bound);
+    let len = P::len(models[0]);
+    let spread: Vec<usize> = (0..models.len()).flat_map(|i| vec![i; len]).collect();
+    let all = p.concat(models);
+    let kept = p.select(&p.gather_bits(&bits, &spread), &all);
+    let out = (0..models.len())
+        .map(|i| p.gather(&kept, &(i * len..(i + 1) * len).collect::<Vec<_>>()))
+        .collect();
+    (bits, out)
+}
+
+/// One shared bit per model (non-empty `models`): every element within `[−bound, bound)`.
+fn in_range_bits<P: Mpc>(p: &mut P, models: &[&P::A], bound: u64) -> P::B {
+    let n = models.len();
     let len = P::len(models[0]);
     let lo = p.public(&vec![bound; len]);
     let hi = p.public(&vec![bound.wrapping_sub(1); len]);
@@ -29,8 +52,7 @@ pub fn in_range<P: Mpc>(p: &mut P, models: &[&P::A], bound: u64) -> Vec<bool> {
         .flat_map(|m| [p.add(m, &lo), p.sub(&hi, m)])
         .collect();
     let bits = p.drelu_full(&p.concat(&sides.iter().collect::<Vec<_>>()));
-    let all = and_each(p, bits, n, 2 * len);
-    p.reveal_bits(&all)
+    and_each(p, bits, n, 2 * len)
 }
 
 /// The AND of each of the `n` consecutive runs of `width` bits, as `n` bits.

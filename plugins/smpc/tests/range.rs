@@ -193,3 +193,65 @@ fn an_impossible_frac_bits_and_class_count_is_refused() {
     );
     assert!(balanced_bits(40, 11).is_err());
 }
+
+#[test]
+fn a_kept_range_check_zeroes_a_wrapped_model_and_rejects_it_opening_only_the_verdict() {
+    let spec = ModelSpec {
+        arch: Arch::PaperCnn,
+        in_channels: 1,
+        classes: 2,
+    };
+    let honest = spec.init_weights(&mut securefl_api::rng(1, &["range"]));
+    let mut wrapped = honest.clone();
+    wrapped[200] += 65_536.0;
+    let images = securefl_api::ImageSet {
+        height: 28,
+        width: 28,
+        channels: 1,
+        pixels: (0..4 * 28 * 28).map(|i| (i % 251) as u8).collect(),
+        labels: vec![0, 1, 0, 1],
+    };
+    let mut reg = Registry::default();
+    securefl_smpc::register(&mut reg).unwrap();
+    let mut p = reg
+        .get::<dyn SmpcProtocol>("additive-2pc")
+        .unwrap()
+        .build(&Params::empty())
+        .unwrap();
+    let data = p.share_dataset(&CTX, &images, 2).unwrap().value;
+    let ids = p
+        .share_models(&CTX, &spec, &[&honest, &wrapped])
+        .unwrap()
+        .value;
+    let kept = p.range_check_kept(&CTX, &ids, 4.0).unwrap();
+    assert_eq!(kept.cost.opened_cell(), "", "the range stage opens nothing");
+    assert!(kept.cost.bytes > 0);
+    // Every score is ≥ 0, so each opened verdict is the kept range bit.
+    let query = securefl_api::EvalQuery {
+        score: securefl_api::Score::BalancedAccuracy,
+        min_score: Some(0.0),
+        floor_accuracy: None,
+        reveal_score: false,
+        reveal_predictions: false,
+        keep: false,
+    };
+    let verdicts: Vec<Option<bool>> = ids
+        .iter()
+        .map(|&id| {
+            let out = p.evaluate(&CTX, id, data, &query).unwrap();
+            assert_eq!(out.cost.opened_cell(), "pass-bit:1");
+            out.value.passed
+        })
+        .collect();
+    assert_eq!(verdicts, [Some(true), Some(false)]);
+    // Were a lying majority to include it, the wrapped share aggregates as the zero model.
+    let zero = p.aggregate(&CTX, &ids[1..], &[1.0]).unwrap().value;
+    assert!(zero.iter().all(|&w| w == 0.0));
+    let same = p.aggregate(&CTX, &ids[..1], &[1.0]).unwrap().value;
+    let err = same
+        .iter()
+        .zip(&honest)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(err < 1e-4, "the honest model is unchanged: {err}");
+}
