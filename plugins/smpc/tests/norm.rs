@@ -3,7 +3,8 @@
 
 use securefl_api::{Arch, ModelSpec, Params, Registry, ShareId, SmpcCtx, SmpcProtocol};
 
-fn protocol(name: &str) -> Box<dyn SmpcProtocol> {
+/// The registered SMPC plugin `name` (shared with the range tests).
+pub(crate) fn protocol(name: &str) -> Box<dyn SmpcProtocol> {
     let mut reg = Registry::default();
     securefl_smpc::register(&mut reg).unwrap();
     reg.get::<dyn SmpcProtocol>(name)

@@ -2,7 +2,7 @@
 //! every ring element an attacker may choose, and only those bits are opened.
 
 use rand::{Rng as _, SeedableRng};
-use securefl_api::{Arch, ModelSpec, Params, Registry, Rng, SmpcCtx, SmpcProtocol};
+use securefl_api::{Arch, ModelSpec, Rng, SmpcCtx};
 use securefl_smpc::additive::Additive2pc;
 use securefl_smpc::median::median_rule;
 use securefl_smpc::mpc::Mpc;
@@ -142,8 +142,8 @@ fn the_median_rule_in_shares_equals_the_plaintext_rule() {
     check_median(|seed| Replicated3pc::new(FX, seed));
 }
 
-#[test]
-fn a_model_with_a_wrapped_coordinate_or_nan_fails_the_plugin_range_check() {
+/// A paper-CNN spec, an initialised model and the same model with one coordinate wrapped.
+fn honest_and_wrapped() -> (ModelSpec, Vec<f32>, Vec<f32>) {
     let spec = ModelSpec {
         arch: Arch::PaperCnn,
         in_channels: 1,
@@ -152,18 +152,18 @@ fn a_model_with_a_wrapped_coordinate_or_nan_fails_the_plugin_range_check() {
     let honest = spec.init_weights(&mut securefl_api::rng(1, &["range"]));
     let mut wrapped = honest.clone();
     wrapped[200] += 65_536.0;
+    (spec, honest, wrapped)
+}
+
+#[test]
+fn a_model_with_a_wrapped_coordinate_or_nan_fails_the_plugin_range_check() {
+    let (spec, honest, wrapped) = honest_and_wrapped();
     let mut nan = honest.clone();
     nan[7] = f32::NAN;
     let mut edge = honest.clone();
     edge[9] = -4.0;
     for name in ["additive-2pc", "replicated-3pc"] {
-        let mut reg = Registry::default();
-        securefl_smpc::register(&mut reg).unwrap();
-        let mut p = reg
-            .get::<dyn SmpcProtocol>(name)
-            .unwrap()
-            .build(&Params::empty())
-            .unwrap();
+        let mut p = crate::norm::protocol(name);
         let ids = p
             .share_models(&CTX, &spec, &[&honest, &wrapped, &nan, &edge])
             .unwrap()
@@ -196,14 +196,7 @@ fn an_impossible_frac_bits_and_class_count_is_refused() {
 
 #[test]
 fn a_kept_range_check_zeroes_a_wrapped_model_and_rejects_it_opening_only_the_verdict() {
-    let spec = ModelSpec {
-        arch: Arch::PaperCnn,
-        in_channels: 1,
-        classes: 2,
-    };
-    let honest = spec.init_weights(&mut securefl_api::rng(1, &["range"]));
-    let mut wrapped = honest.clone();
-    wrapped[200] += 65_536.0;
+    let (spec, honest, wrapped) = honest_and_wrapped();
     let images = securefl_api::ImageSet {
         height: 28,
         width: 28,
@@ -211,13 +204,7 @@ fn a_kept_range_check_zeroes_a_wrapped_model_and_rejects_it_opening_only_the_ver
         pixels: (0..4 * 28 * 28).map(|i| (i % 251) as u8).collect(),
         labels: vec![0, 1, 0, 1],
     };
-    let mut reg = Registry::default();
-    securefl_smpc::register(&mut reg).unwrap();
-    let mut p = reg
-        .get::<dyn SmpcProtocol>("additive-2pc")
-        .unwrap()
-        .build(&Params::empty())
-        .unwrap();
+    let mut p = crate::norm::protocol("additive-2pc");
     let data = p.share_dataset(&CTX, &images, 2).unwrap().value;
     let ids = p
         .share_models(&CTX, &spec, &[&honest, &wrapped])
