@@ -17,6 +17,15 @@
 //!   `margin`. The scores stay shared: the median and the comparison run in shares
 //!   (`securefl_smpc::median`), and each submission opens only its pass bit (plus its score
 //!   when asked); `smpc_opened` shows it.
+//! - `class-conditional`: accept when the model's recall averaged over the classes its hospital
+//!   reports holding (weighted by the hospital's training class histogram, which the hospital
+//!   inputs secret-shared) is at least the global model's recall over the same classes −
+//!   `margin`: a skewed hospital is judged like with like (`securefl_smpc::classwise`). The
+//!   global model is evaluated once per round with its per-class counts kept in shares;
+//!   each submission opens only its pass bit. Under label skew use it with `floor = "none"`
+//!   (the floor judges a model on every class). The histogram is self-reported: a malicious
+//!   hospital may claim the classes its model does best on, which makes it look like an honest
+//!   hospital holding only those classes and no better.
 //!
 //! Floor (`floor`): a model must beat chance (balanced accuracy one point above 1/C) or, failing
 //! that, reach the plain accuracy of always predicting the majority class (`"constant"`, the
@@ -101,6 +110,9 @@ pub enum Rule {
     RelativeGlobal,
     /// Score at least the round's median minus `margin`.
     RelativeMedian,
+    /// Recall averaged over the classes the hospital reports holding at least the global
+    /// model's there minus `margin` (the histogram secret-shared; `securefl_smpc::classwise`).
+    ClassConditional,
 }
 
 /// The floor every rule adds, checked in shares: beat chance in balanced accuracy, or reach this
@@ -341,8 +353,15 @@ impl Defense for SmpcVerify {
                 Some(global - self.params.margin)
             }
             Rule::RelativeMedian => None,
+            Rule::ClassConditional => {
+                reference_cost += keep_global(ctx, &sctx, global, data, score)?;
+                None
+            }
         };
-        let keep = self.params.rule == Rule::RelativeMedian;
+        let keep = matches!(
+            self.params.rule,
+            Rule::RelativeMedian | Rule::ClassConditional
+        );
         let query = EvalQuery {
             score,
             min_score: bar,
@@ -359,10 +378,24 @@ impl Defense for SmpcVerify {
             reference_cost += kept.cost;
         }
         let mut verdicts = score_all(ctx, &sctx, data, &query, updates)?;
-        if keep {
-            let pass = ctx
-                .smpc
-                .median_rule(&sctx, ctx.shares, self.params.margin)?;
+        let margin = self.params.margin;
+        let round_rule = match self.params.rule {
+            Rule::RelativeMedian => Some(ctx.smpc.median_rule(&sctx, ctx.shares, margin)?),
+            Rule::ClassConditional => {
+                if ctx.class_counts.len() != updates.len() {
+                    return Err(PluginError::invalid(
+                        "smpc-verify: rule class-conditional needs each hospital's class histogram",
+                    ));
+                }
+                let (shares, counts) = (ctx.shares, ctx.class_counts);
+                Some(
+                    ctx.smpc
+                        .class_rule(&sctx, shares, global, data, counts, margin)?,
+                )
+            }
+            Rule::Absolute | Rule::RelativeGlobal => None,
+        };
+        if let Some(pass) = round_rule {
             reference_cost += pass.cost;
             for (v, ok) in verdicts.iter_mut().zip(pass.value) {
                 v.verdict = if ok {
@@ -408,6 +441,26 @@ fn score_all(
             })
         })
         .collect()
+}
+
+/// Evaluates the shared global model with its per-class counts kept (nothing opened), and what
+/// it cost.
+fn keep_global(
+    ctx: &mut DefenseCtx<'_>,
+    sctx: &SmpcCtx,
+    global: ShareId,
+    data: DataId,
+    score: Score,
+) -> Result<CostRecord, PluginError> {
+    let query = EvalQuery {
+        score,
+        min_score: None,
+        floor_accuracy: None,
+        reveal_score: false,
+        reveal_predictions: false,
+        keep: true,
+    };
+    Ok(ctx.smpc.evaluate(sctx, global, data, &query)?.cost)
 }
 
 /// The shared global model's encrypted validation score (opened), and what it cost.

@@ -74,6 +74,7 @@ fn with_ctx<R>(
             seed: 7,
         },
         validation,
+        class_counts: &[],
     };
     f(&mut ctx)
 }
@@ -186,6 +187,7 @@ fn fedavg_weights_by_samples() {
             seed: 0,
         },
         validation: &validation,
+        class_counts: &[],
     };
     let agg = FedAvg.aggregate(&mut ctx, &updates).unwrap();
     // FedAvg leaves the secure average to the engine, which opens it once, after consensus.

@@ -51,6 +51,10 @@ pub struct DefenseCtx<'a> {
     pub train: TrainCtx,
     /// The validation split held by the validators.
     pub validation: &'a ImageSet,
+    /// For each submission, the training class histogram its hospital reports (for rules that
+    /// judge a model on its hospital's classes). Self-reported: a malicious hospital may report
+    /// anything. Empty where the caller has none.
+    pub class_counts: &'a [Vec<u64>],
 }
 
 /// What the next global model is.

@@ -285,6 +285,25 @@ pub trait SmpcProtocol: Send {
         ))
     }
 
+    /// Opens, for each of `models` (each evaluated with [`EvalQuery::keep`] on `data`, as is
+    /// `reference`), whether its recall averaged over the classes its hospital reports holding
+    /// (`class_counts[i]`, the hospital's training class histogram, input secret-shared) is at
+    /// least `reference`'s under the same weights minus `margin`, AND its kept floor and
+    /// conditions. Only these bits are opened.
+    fn class_rule(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _models: &[ShareId],
+        _reference: ShareId,
+        _data: DataId,
+        _class_counts: &[Vec<u64>],
+        _margin: f64,
+    ) -> Result<Metered<Vec<bool>>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no class-conditional rule in shares".into(),
+        ))
+    }
+
     /// Weighted average of shared models; opens only the average.
     fn aggregate(
         &mut self,

@@ -33,6 +33,8 @@ pub struct Experiment {
     pub(crate) shards: Vec<Vec<usize>>,
     /// Training images per hospital (the shard sizes, the FedAvg weights).
     pub(crate) samples: Vec<usize>,
+    /// Each hospital's training class histogram.
+    pub(crate) class_counts: Vec<Vec<u64>>,
     pub(crate) malicious: BTreeSet<usize>,
     pub(crate) spec: ModelSpec,
     pub(crate) jobs: usize,
@@ -92,6 +94,10 @@ impl Experiment {
             .split(&pctx, &dataset.train.labels)
             .map_err(|e| cfg.error(&cfg.partition, "partition", None, &e.to_string()))?;
         check_shards(&shards, &pctx, dataset.train.len())?;
+        let class_counts = shards
+            .iter()
+            .map(|s| class_histogram(&dataset.train.labels, s, spec.classes))
+            .collect();
         let trigger_set = plugins
             .attack
             .trigger_test_set(&dataset.test, dataset.classes())
@@ -101,6 +107,7 @@ impl Experiment {
             plugins,
             dataset,
             samples: shards.iter().map(Vec::len).collect(),
+            class_counts,
             shards,
             malicious,
             spec,
@@ -244,6 +251,15 @@ impl Experiment {
 }
 
 /// The partitioner's contract, checked: disjoint, in range, enough images each.
+/// The class histogram of the images `shard` of `labels`.
+fn class_histogram(labels: &[u8], shard: &[usize], classes: usize) -> Vec<u64> {
+    let mut counts = vec![0; classes];
+    for &i in shard {
+        counts[usize::from(labels[i])] += 1;
+    }
+    counts
+}
+
 fn check_shards(shards: &[Vec<usize>], ctx: &PartitionCtx, n: usize) -> Result<(), RunError> {
     let bad = |m: String| RunError::plugin("partition", PluginError::Failed(m));
     if shards.len() != ctx.hospitals {

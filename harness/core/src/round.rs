@@ -198,6 +198,11 @@ fn defend(
         .map_err(|e| RunError::plugin("smpc", e))?;
     let seed = seed(exp, r, "defense");
     let (setting, train) = (setting(exp), train_ctx(exp, seed));
+    // Every hospital reports its true training class histogram (no attack lies about it yet).
+    let reported: Vec<Vec<u64>> = updates
+        .iter()
+        .map(|u| exp.class_counts[u.hospital].clone())
+        .collect();
     let mut ctx = DefenseCtx {
         round: r,
         global,
@@ -210,6 +215,7 @@ fn defend(
         backend: exp.plugins.backend.as_ref(),
         train,
         validation: &exp.dataset.val,
+        class_counts: &reported,
     };
     let mut agg = exp
         .plugins
@@ -459,6 +465,7 @@ fn pre_aggregate(
             backend: exp.plugins.backend.as_ref(),
             train,
             validation: &exp.dataset.val,
+            class_counts: &[],
         };
         pre.apply(&ctx, updates)
             .map_err(|e| RunError::plugin("pre-aggregator", e))?;

@@ -8,6 +8,7 @@
 pub mod additive;
 pub mod bits;
 pub mod carry;
+pub mod classwise;
 pub mod linalg;
 pub mod median;
 pub mod mpc;

@@ -14,6 +14,7 @@ use securefl_api::{
     ImageSet, Metered, ModelSpec, PluginError, ShareId, SmpcCaps, SmpcCtx, SmpcProtocol,
 };
 
+use crate::classwise;
 use crate::median;
 use crate::mpc::Mpc;
 use crate::net::Meter;
@@ -48,9 +49,11 @@ pub struct Shared<P: Mpc> {
     data: Vec<SharedData<P>>,
 }
 
-/// A kept evaluation: the shared score at scale `denominator` and the shared floor bit.
+/// A kept evaluation: the shared score at scale `denominator`, the shared per-class counts of
+/// correct predictions, and the shared floor bit.
 struct Kept<P: Mpc> {
     value: P::A,
+    per_class: P::A,
     floor: Option<P::B>,
     denominator: u64,
 }
@@ -237,6 +240,7 @@ where
             let passed = if query.keep {
                 shared.kept[model.0] = Some(Kept {
                     value: value.clone(),
+                    per_class: per_class.clone(),
                     floor: bit,
                     denominator: weights.denominator,
                 });
@@ -412,6 +416,32 @@ where
         })
     }
 
+    fn class_rule(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        reference: ShareId,
+        data: DataId,
+        class_counts: &[Vec<u64>],
+        margin: f64,
+    ) -> Result<Metered<Vec<bool>>, PluginError> {
+        let name = self.name.clone();
+        let mut out = self.metered(ctx.seed, |p, shared| {
+            class_bits(
+                p,
+                shared,
+                &name,
+                models,
+                reference,
+                data,
+                class_counts,
+                margin,
+            )
+        })?;
+        out.cost.open("pass-bit", models.len() as u64);
+        Ok(out)
+    }
+
     fn aggregate(
         &mut self,
         ctx: &SmpcCtx,
@@ -477,6 +507,80 @@ impl<P: Mpc> MpcPlugin<P> {
             Ok(then(p, shared, bits))
         })
     }
+}
+
+/// The opened bits of [`SmpcProtocol::class_rule`] (see [`classwise`]).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the trait method's arguments, passed through"
+)]
+fn class_bits<P: Mpc>(
+    p: &mut P,
+    shared: &mut Shared<P>,
+    name: &str,
+    models: &[ShareId],
+    reference: ShareId,
+    data: DataId,
+    class_counts: &[Vec<u64>],
+    margin: f64,
+) -> Result<Vec<bool>, PluginError> {
+    let counts = shared
+        .data
+        .get(data.0)
+        .ok_or_else(|| PluginError::invalid(format!("smpc {name}: no shared dataset {}", data.0)))?
+        .class_counts()
+        .to_vec();
+    if class_counts.len() != models.len() || class_counts.iter().any(|h| h.len() != counts.len()) {
+        return Err(PluginError::invalid(format!(
+            "smpc {name}: the class rule needs one {}-class histogram per model",
+            counts.len()
+        )));
+    }
+    if !(margin.is_finite() && (0.0..=1.0).contains(&margin)) {
+        return Err(PluginError::invalid(format!(
+            "smpc {name}: class rule margin {margin} is not in [0, 1]"
+        )));
+    }
+    let kept = |id: ShareId| {
+        shared
+            .kept
+            .get(id.0)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                PluginError::invalid(format!(
+                    "smpc {name}: the class rule needs model share {} evaluated with keep",
+                    id.0
+                ))
+            })
+    };
+    let global = kept(reference)?.per_class.clone();
+    let correct: Vec<P::A> = models
+        .iter()
+        .map(|&id| Ok(kept(id)?.per_class.clone()))
+        .collect::<Result<_, PluginError>>()?;
+    let k = balanced_bits(p.fixed().frac_bits, counts.len()).map_err(PluginError::invalid)?;
+    let weights = ScoreWeights::new(Score::BalancedAccuracy, &counts, k).per_class;
+    // Each hospital inputs its own fractions; the validators see only shares.
+    let hists: Vec<P::A> = class_counts
+        .iter()
+        .map(|h| p.input(&classwise::fractions(h)))
+        .collect();
+    let scale = (1u64 << k) as f64 * f64::from(1u32 << classwise::HIST_BITS);
+    let margin = (margin * scale).floor() as u64;
+    let refs: Vec<&P::A> = correct.iter().collect();
+    let bits = classwise::at_least_global(p, &refs, &global, &hists, &weights, margin);
+    let mut pass = Vec::with_capacity(models.len());
+    for (i, &id) in models.iter().enumerate() {
+        let bit = p.gather_bits(&bits, &[i]);
+        let floor = shared.kept[id.0].as_mut().and_then(|k| k.floor.take());
+        let bit = match floor {
+            Some(f) => p.and(&bit, &f),
+            None => bit,
+        };
+        pass.extend(shared.and_pending(p, id, Some(bit)));
+    }
+    let all = p.concat_bits(&pass.iter().collect::<Vec<_>>());
+    Ok(p.reveal_bits(&all))
 }
 
 /// The range bound `bound` (real units) in ring units, refused unless it is representable.

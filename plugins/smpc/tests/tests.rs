@@ -1,6 +1,7 @@
 //! SMPC tests: every protocol passes the same conformance suite; encrypted inference matches
 //! plaintext on real data.
 
+mod classwise;
 mod conformance;
 mod costs;
 mod inference;

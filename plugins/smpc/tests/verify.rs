@@ -8,14 +8,16 @@ use securefl_api::{
 use securefl_backend_dfdx::DfdxBackend;
 use securefl_datasets::testing::real_data_dir;
 
-fn pneumonia() -> Option<Dataset> {
+/// PneumoniaMNIST from the real data directory (shared with the class-rule tests).
+pub(crate) fn pneumonia() -> Option<Dataset> {
     let dir = real_data_dir()?;
     let mut ctx = securefl_datasets::locate::data_ctx_from(|_| None, false);
     ctx.search_dirs = vec![dir];
     Some(securefl_datasets::load("pneumoniamnist", &ctx).unwrap())
 }
 
-fn registry() -> Registry {
+/// The SMPC protocols and the defenses (shared with the class-rule tests).
+pub(crate) fn registry() -> Registry {
     let mut reg = Registry::default();
     securefl_smpc::register(&mut reg).unwrap();
     securefl_defenses::register(&mut reg).unwrap();
@@ -112,6 +114,7 @@ fn check(protocol: &str, rule: &str) {
         backend: &DfdxBackend,
         train: tctx,
         validation: &data.val,
+        class_counts: &[],
     };
     let agg = defense.aggregate(&mut ctx, &updates).unwrap();
     let verdicts: Vec<Verdict> = agg.verdicts.iter().map(|v| v.verdict).collect();
