@@ -114,6 +114,24 @@ pub struct Adversary {
     /// ledger; the accepted set is what a strict majority of validators signed.
     #[serde(default)]
     pub lying_validators: Vec<usize>,
+    /// The class histogram a malicious hospital reports with its update (for rules that judge a
+    /// model on its hospital's classes): `"honest"` (its true histogram, the default: an attack
+    /// that does not know such a rule) or `"best"` (all its samples claimed as the one class on
+    /// which its submitted model has the highest recall on its own data: the best lie against
+    /// the class-conditional rule).
+    #[serde(default)]
+    pub report_classes: ReportClasses,
+}
+
+/// What malicious hospitals report as their class histogram.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportClasses {
+    /// The true histogram.
+    #[default]
+    Honest,
+    /// Every sample claimed as the class the submitted model recalls best on the hospital's data.
+    Best,
 }
 
 fn default_from_round() -> usize {
@@ -128,6 +146,7 @@ impl Default for Adversary {
             hospitals: None,
             from_round: default_from_round(),
             lying_validators: Vec::new(),
+            report_classes: ReportClasses::Honest,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod observer;
 pub mod plugins;
 mod record;
 pub mod records;
+mod reported;
 mod round;
 pub mod rundir;
 mod validate;

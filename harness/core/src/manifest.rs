@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use securefl_api::{Dataset, FaultModel, ModelSpec};
 
-use crate::config::Config;
+use crate::config::{Config, ReportClasses};
 use crate::ledger::{Chain, hex, model_hash};
 use crate::plugins::Plugins;
 use crate::records::SCHEMA_VERSION;
@@ -131,9 +131,11 @@ fn threat_table(facts: &RunFacts<'_>) -> toml::Table {
         FaultModel::Byzantine { max_faulty } => format!("byzantine f={max_faulty}"),
     };
     let attacker = if facts.malicious.is_empty() {
-        "none"
+        "none".to_owned()
+    } else if facts.cfg.adversary.report_classes == ReportClasses::Best {
+        format!("{}; claims its best class", p.attack.knowledge().as_str())
     } else {
-        p.attack.knowledge().as_str()
+        p.attack.knowledge().as_str().to_owned()
     };
     let plaintext = p.defense.caps().needs_plaintext || !p.pre_aggregators.is_empty();
     let mut t = toml::Table::new();

@@ -198,11 +198,8 @@ fn defend(
         .map_err(|e| RunError::plugin("smpc", e))?;
     let seed = seed(exp, r, "defense");
     let (setting, train) = (setting(exp), train_ctx(exp, seed));
-    // Every hospital reports its true training class histogram (no attack lies about it yet).
-    let reported: Vec<Vec<u64>> = updates
-        .iter()
-        .map(|u| exp.class_counts[u.hospital].clone())
-        .collect();
+    let reported = crate::reported::reported(exp, r, global, updates)
+        .map_err(|e| RunError::plugin("backend", e))?;
     let mut ctx = DefenseCtx {
         round: r,
         global,

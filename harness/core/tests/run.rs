@@ -313,3 +313,38 @@ fn fewer_accepted_models_than_min_accepted_keep_the_global_model() {
         assert_eq!(row.aggregation.bytes, 0);
     }
 }
+
+#[test]
+fn a_hospital_that_lies_about_its_classes_passes_the_class_rule_where_the_truth_fails() {
+    let Some(data) = real_data_dir() else { return };
+    // Hospital 0 trains on every label replaced by 0, so its model predicts class 0 always.
+    let flipper_in_round_2 = |report: &str| {
+        let text = verified(
+            5,
+            "kind = \"label-flip\"\nmode = \"all-to-one\"\ntarget = 0",
+            "rule = \"class-conditional\"\nfloor = \"none\"",
+        )
+        .replace("rounds = 1", "rounds = 2")
+        .replace(
+            "hospitals = [0]",
+            &format!("hospitals = [0]\nreport-classes = \"{report}\""),
+        );
+        let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+        let honest_rejected = run
+            .clients
+            .iter()
+            .filter(|c| c.hospital != 0 && c.verdict == securefl_api::Verdict::Rejected)
+            .count();
+        assert_eq!(honest_rejected, 0, "{report}");
+        let liar = run.clients.iter().find(|c| c.hospital == 0 && c.round == 2);
+        liar.unwrap().verdict
+    };
+    // Reporting its true (mixed) histogram, it is judged on both classes and fails; claiming
+    // only class 0, it is judged like a hospital holding only class 0 and passes: the rule bounds
+    // a liar to what an honest one-class hospital may submit, no more.
+    assert_eq!(
+        flipper_in_round_2("honest"),
+        securefl_api::Verdict::Rejected
+    );
+    assert_eq!(flipper_in_round_2("best"), securefl_api::Verdict::Accepted);
+}
