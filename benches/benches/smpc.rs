@@ -1,7 +1,8 @@
 //! Encrypted versus plain inference of the paper CNN on 512 PneumoniaMNIST test images, per
 //! protocol; secure aggregation of 10 updates of 100k parameters versus the plain sum; and the
 //! gate's range check of one model, kept in shares as `smpc-verify` runs it (the model times its
-//! bit), against that model's encrypted verification on the whole PneumoniaMNIST validation split.
+//! bit), against that model's encrypted verification on the whole PneumoniaMNIST validation split,
+//! and the class-conditional rule's round-level work for 10 models.
 //!
 //! Run: `SECUREFL_DATA=../shared/datasets/medmnist cargo bench --bench smpc`.
 
@@ -20,11 +21,15 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use securefl_api::{Arch, CnnBackend, ModelSpec, Optimizer, SmpcCtx, SmpcProtocol, TrainCtx};
+use securefl_api::{
+    Arch, CnnBackend, CostRecord, ModelSpec, Optimizer, SmpcCtx, SmpcProtocol, TrainCtx,
+};
 use securefl_backend_dfdx::DfdxBackend;
 use securefl_benches::{real_dataset, tiled};
 use securefl_smpc::additive::Additive2pc;
+use securefl_smpc::classwise;
 use securefl_smpc::mpc::Mpc;
+
 use securefl_smpc::nn;
 use securefl_smpc::plugin::weighted_sum;
 use securefl_smpc::range;
@@ -211,8 +216,18 @@ fn gate<P: Mpc>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, mut p: P, spec
     range::clamp(&mut p, &[&model.params], bound);
     let range = p.meter().since(&before);
     let before = p.meter().clone();
-    nn::evaluate(&mut p, &model, &data, 512);
+    let (per_class, _) = nn::evaluate(&mut p, &model, &data, 512);
     let verify = p.meter().since(&before);
+    let class_rule = class_rule_of_ten(&mut p, &per_class, data.class_counts());
+    eprintln!(
+        "{name}: class rule for 10 models {:.1} kB online + {:.1} kB offline, {} rounds ({:.4}% \
+         of one verification's bytes)",
+        class_rule.bytes as f64 / 1e3,
+        class_rule.offline_bytes as f64 / 1e3,
+        class_rule.rounds,
+        100.0 * (class_rule.bytes + class_rule.offline_bytes) as f64
+            / (verify.bytes + verify.offline_bytes) as f64
+    );
     eprintln!(
         "{name}: range check {:.2} MB online + {:.2} MB offline, {} rounds; verification \
          ({} images) {:.1} MB online + {:.1} MB offline, {} rounds; bytes ratio {:.2}%",
@@ -232,6 +247,24 @@ fn gate<P: Mpc>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, mut p: P, spec
     g.bench_function(BenchmarkId::new("verification", name), |b| {
         b.iter(|| nn::evaluate(&mut p, &model, &data, 512))
     });
+    let counts = data.class_counts().to_vec();
+    g.bench_function(BenchmarkId::new("class-rule-10-models", name), |b| {
+        b.iter(|| class_rule_of_ten(&mut p, &per_class, &counts))
+    });
+}
+
+/// The class-conditional rule's round-level work for 10 models (after their verifications):
+/// each hospital's histogram input, one exact dot product and one full-width comparison per
+/// model (`securefl_smpc::classwise`); what it cost.
+fn class_rule_of_ten<P: Mpc>(p: &mut P, per_class: &P::A, counts: &[u64]) -> CostRecord {
+    let before = p.meter().clone();
+    let weights: Vec<u64> = counts.iter().map(|&n| (1u64 << 40) / n.max(1)).collect();
+    let hists: Vec<P::A> = (0..10u64)
+        .map(|h| p.input(&classwise::fractions(&[100 + 10 * h, 300 - 10 * h])))
+        .collect();
+    let correct: Vec<&P::A> = vec![per_class; 10];
+    classwise::at_least_global(p, &correct, per_class, &hists, &weights, 1 << 50);
+    p.meter().since(&before)
 }
 
 fn gate_cost(c: &mut Criterion) {
