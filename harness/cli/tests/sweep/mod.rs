@@ -1,6 +1,7 @@
 //! `securefl sweep` end to end on real data: every cell's rows exactly once, a second run is a
 //! no-op, a sweep killed with SIGKILL and run again ends with the tables of an uninterrupted
-//! one, and shards merged by `collect` equal a single run.
+//! one, and shards merged by `collect` equal a single run. Every study spec under `paper/sweeps`,
+//! with each of its profiles, expands to cells whose configs parse.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -306,4 +307,52 @@ fn a_sweep_chooses_the_backend_per_cell() {
         names.push(backend.split('"').next().unwrap().to_owned());
     }
     assert_eq!(names, ["dfdx", "burn"], "{cells}");
+}
+
+/// The profiles a spec names, `None` (the default) first.
+fn profiles_of(spec: &Path) -> Vec<Option<String>> {
+    let text = std::fs::read_to_string(spec).unwrap();
+    let table: toml::Table = text.parse().unwrap();
+    let named = table
+        .get("profiles")
+        .and_then(toml::Value::as_table)
+        .map(|p| p.keys().cloned().map(Some).collect::<Vec<_>>())
+        .unwrap_or_default();
+    std::iter::once(None).chain(named).collect()
+}
+
+#[test]
+fn every_study_spec_and_profile_expands_to_cells_that_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../paper/sweeps");
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 4, "{specs:?}");
+    for spec in &specs {
+        for profile in profiles_of(spec) {
+            let out = tempfile::tempdir().unwrap();
+            // `--slurm` with no `sbatch` on the PATH writes the array script after checking that
+            // every cell's config parses, and runs nothing.
+            let mut cmd = Command::new(BIN);
+            cmd.arg("sweep")
+                .arg(spec)
+                .args(profile.iter().flat_map(|p| ["--profile", p.as_str()]))
+                .arg("--slurm")
+                .arg("--out")
+                .arg(out.path())
+                .env("PATH", "/nonexistent");
+            let o = cmd.output().unwrap();
+            let what = format!("{} {profile:?}", spec.display());
+            assert!(
+                o.status.success(),
+                "{what}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let cells = std::fs::read_dir(out.path().join("cells")).unwrap().count();
+            assert!(cells > 0, "{what}: no cells");
+        }
+    }
 }
