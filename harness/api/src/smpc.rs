@@ -271,6 +271,22 @@ pub trait SmpcProtocol: Send {
         ))
     }
 
+    /// Keeps, for each of `models` (range-checked), the bit that its summed squared distance to
+    /// its `k` nearest other models is at most `factor²` times the round's upper-median such
+    /// score (Krum's score, in shares); the bit joins the model's next opened pass bit, as in
+    /// [`SmpcProtocol::norm_bound_kept`]. Nothing is opened.
+    fn neighbour_bound_kept(
+        &mut self,
+        _ctx: &SmpcCtx,
+        _models: &[ShareId],
+        _k: usize,
+        _factor: f64,
+    ) -> Result<Metered<()>, PluginError> {
+        Err(PluginError::Unsupported(
+            "this protocol has no neighbour bound".into(),
+        ))
+    }
+
     /// Opens, for each of `models` (each evaluated with [`EvalQuery::keep`]), whether its kept
     /// score is at least the median of their kept scores minus `margin` and its kept floor bit
     /// holds. The scores and the median stay secret-shared: only these bits are opened.

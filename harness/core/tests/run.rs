@@ -348,3 +348,38 @@ fn a_hospital_that_lies_about_its_classes_passes_the_class_rule_where_the_truth_
     );
     assert_eq!(flipper_in_round_2("best"), securefl_api::Verdict::Accepted);
 }
+
+#[test]
+fn the_neighbour_bound_rejects_an_unboosted_flip_that_the_norm_bound_cannot_see() {
+    let Some(data) = real_data_dir() else { return };
+    // Hospital 0 submits its update negated at honest length; the norm bound is off.
+    let text = verified(
+        5,
+        "kind = \"sign-flip\"\nscale = 1.0",
+        "norm-bound = 0\nneighbour-bound = 2.0\nweight-bound = 2.0",
+    )
+    .replace("rounds = 1", "rounds = 2");
+    let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+    let verdict = |h: usize, r: usize| {
+        run.clients
+            .iter()
+            .find(|c| c.hospital == h && c.round == r)
+            .unwrap()
+            .verdict
+    };
+    assert_eq!(verdict(0, 2), securefl_api::Verdict::Rejected);
+    assert!((1..5).all(|h| verdict(h, 2) == securefl_api::Verdict::Accepted));
+    assert_eq!(
+        run.rounds[2].smpc.opened_cell(),
+        "pass-bit:5;aggregate-model:1"
+    );
+    // Too wide a weight bound for exact comparisons (±4 with factor 4 over two neighbours)
+    // stops the run with one line.
+    let wide = text
+        .replace("weight-bound = 2.0", "weight-bound = 4.0")
+        .replace("neighbour-bound = 2.0", "neighbour-bound = 4.0");
+    match experiment(&wide, &data, 2).run(&mut NoOutput) {
+        Ok(_) => panic!("an inexact neighbour bound ran"),
+        Err(err) => assert!(err.to_string().contains("weight-bound"), "{err}"),
+    }
+}

@@ -12,6 +12,7 @@ pub mod classwise;
 pub mod linalg;
 pub mod median;
 pub mod mpc;
+pub mod neighbours;
 pub mod net;
 pub mod nn;
 pub mod norm;

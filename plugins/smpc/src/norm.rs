@@ -44,13 +44,20 @@ pub fn within_bound<P: Mpc>(
         return None;
     }
     let d = squared_distances(p, models, reference);
+    Some(within_upper_median(p, &d, n, factor))
+}
+
+/// For each of the `n` shared values `d_i ≥ 0` (each below `2^62 / factor_int(factor)`), the bit
+/// `d_i ≤ factor² · d_(⌈n/2⌉ from the top)`: every ordered pair compared by one full-width
+/// comparison, the covering bits counted in shares, one more comparison per value.
+pub fn within_upper_median<P: Mpc>(p: &mut P, d: &P::A, n: usize, factor: f64) -> P::B {
     let (is, js): (Vec<usize>, Vec<usize>) = (0..n)
         .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
         .unzip();
     let unit = 1u64 << FACTOR_BITS;
     let f2 = factor_int(factor);
-    let scaled_j = p.mul_public(&p.gather(&d, &js), &[f2]);
-    let scaled_i = p.mul_public(&p.gather(&d, &is), &[unit]);
+    let scaled_j = p.mul_public(&p.gather(d, &js), &[f2]);
+    let scaled_i = p.mul_public(&p.gather(d, &is), &[unit]);
     let covers = p.drelu_full(&p.sub(&scaled_j, &scaled_i));
     let ones = p.b2a(&covers);
     let counts: Vec<P::A> = (0..n)
@@ -61,7 +68,7 @@ pub fn within_bound<P: Mpc>(
         .collect();
     let counts = p.concat(&counts.iter().collect::<Vec<_>>());
     let need = n.div_ceil(2) as u64 - 1;
-    Some(p.drelu(&p.sub(&counts, &p.public(&vec![need; n]))))
+    p.drelu(&p.sub(&counts, &p.public(&vec![need; n])))
 }
 
 /// The public factor `factor²` as an integer at [`FACTOR_BITS`] fractional bits.
@@ -70,7 +77,7 @@ pub fn factor_int(factor: f64) -> u64 {
 }
 
 /// `‖m_i − g‖²` for every model, as one shared vector at scale `2^2f` (exact).
-fn squared_distances<P: Mpc>(p: &mut P, models: &[&P::A], reference: &P::A) -> P::A {
+pub fn squared_distances<P: Mpc>(p: &mut P, models: &[&P::A], reference: &P::A) -> P::A {
     let diffs: Vec<P::A> = models.iter().map(|m| p.sub(m, reference)).collect();
     let dot = Bilinear::MatMul {
         m: 1,

@@ -17,6 +17,7 @@ use securefl_api::{
 use crate::classwise;
 use crate::median;
 use crate::mpc::Mpc;
+use crate::neighbours;
 use crate::net::Meter;
 use crate::nn::{self, SharedData, SharedModel};
 use crate::norm;
@@ -385,6 +386,58 @@ where
                     shared.keep_condition(p, id, w);
                 }
             }
+        })
+    }
+
+    fn neighbour_bound_kept(
+        &mut self,
+        ctx: &SmpcCtx,
+        models: &[ShareId],
+        k: usize,
+        factor: f64,
+    ) -> Result<Metered<()>, PluginError> {
+        if !(factor.is_finite() && factor >= 1.0) {
+            return Err(PluginError::invalid(format!(
+                "smpc {}: neighbour bound factor {factor} is not a number ≥ 1",
+                self.name
+            )));
+        }
+        let name = self.name.clone();
+        self.metered(ctx.seed, |p, shared| {
+            let mut ms = Vec::with_capacity(models.len());
+            for &id in models {
+                let m = &shared.model(id)?.params;
+                let ring = shared
+                    .in_range
+                    .get(id.0)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| {
+                        PluginError::invalid(format!(
+                            "smpc {name}: the neighbour bound needs range-checked models"
+                        ))
+                    })?;
+                let bits = 64 - ring.saturating_sub(1).leading_zeros();
+                if !neighbours::safe(P::len(m), bits, k, factor) {
+                    return Err(PluginError::invalid(format!(
+                        "smpc {name}: a neighbour bound of factor {factor} over {k} neighbours \
+                         cannot compare exactly with weights within ±{} ring units: lower \
+                         smpc-verify's weight-bound (2 fits factor 3 with the paper CNN)",
+                        ring
+                    )));
+                }
+                ms.push(m);
+            }
+            let before = p.meter().range_failures;
+            let bits = neighbours::within_bound(p, &ms, k, factor);
+            loud(p, before, &name, "the neighbour bound")?;
+            if let Some(b) = bits {
+                for (i, &id) in models.iter().enumerate() {
+                    let w = p.gather_bits(&b, &[i]);
+                    shared.keep_condition(p, id, w);
+                }
+            }
+            Ok(())
         })
     }
 

@@ -5,6 +5,7 @@ mod classwise;
 mod conformance;
 mod costs;
 mod inference;
+mod neighbours;
 mod norm;
 mod range;
 mod shamir;
