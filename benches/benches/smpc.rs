@@ -2,7 +2,7 @@
 //! protocol; secure aggregation of 10 updates of 100k parameters versus the plain sum; and the
 //! gate's range check of one model, kept in shares as `smpc-verify` runs it (the model times its
 //! bit), against that model's encrypted verification on the whole PneumoniaMNIST validation split,
-//! and the class-conditional rule's round-level work for 10 models.
+//! and the round-level work of the class-conditional rule and of the neighbour bound for 10 models.
 //!
 //! Run: `SECUREFL_DATA=../shared/datasets/medmnist cargo bench --bench smpc`.
 
@@ -29,6 +29,7 @@ use securefl_benches::{real_dataset, tiled};
 use securefl_smpc::additive::Additive2pc;
 use securefl_smpc::classwise;
 use securefl_smpc::mpc::Mpc;
+use securefl_smpc::neighbours;
 
 use securefl_smpc::nn;
 use securefl_smpc::plugin::weighted_sum;
@@ -246,6 +247,21 @@ fn gate<P: Mpc>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, mut p: P, spec
     });
     g.bench_function(BenchmarkId::new("verification", name), |b| {
         b.iter(|| nn::evaluate(&mut p, &model, &data, 512))
+    });
+    let ten: Vec<&P::A> = vec![&model.params; 10];
+    let before = p.meter().clone();
+    neighbours::within_bound(&mut p, &ten, 5, 2.0);
+    let nb = p.meter().since(&before);
+    eprintln!(
+        "{name}: neighbour bound for 10 models {:.1} MB online + {:.1} MB offline, {} rounds \
+         ({:.2}% of one verification's bytes)",
+        nb.bytes as f64 / 1e6,
+        nb.offline_bytes as f64 / 1e6,
+        nb.rounds,
+        100.0 * (nb.bytes + nb.offline_bytes) as f64 / (verify.bytes + verify.offline_bytes) as f64
+    );
+    g.bench_function(BenchmarkId::new("neighbour-bound-10-models", name), |b| {
+        b.iter(|| neighbours::within_bound(&mut p, &ten, 5, 2.0))
     });
     let counts = data.class_counts().to_vec();
     g.bench_function(BenchmarkId::new("class-rule-10-models", name), |b| {
