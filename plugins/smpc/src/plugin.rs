@@ -68,13 +68,16 @@ impl<P: Mpc> Shared<P> {
             .ok_or_else(|| PluginError::invalid(format!("smpc: no shared model {}", id.0)))
     }
 
-    /// ANDs `bit` into model `id`'s kept conditions.
-    fn keep_condition(&mut self, p: &mut P, id: ShareId, bit: P::B) {
-        let joined = match self.pending[id.0].take() {
-            Some(c) => p.and(&c, &bit),
-            None => bit,
-        };
-        self.pending[id.0] = Some(joined);
+    /// ANDs bit `i` of `bits` into the kept conditions of `models[i]`, for every model.
+    fn keep_each(&mut self, p: &mut P, models: &[ShareId], bits: &P::B) {
+        for (i, &id) in models.iter().enumerate() {
+            let bit = p.gather_bits(bits, &[i]);
+            let joined = match self.pending[id.0].take() {
+                Some(c) => p.and(&c, &bit),
+                None => bit,
+            };
+            self.pending[id.0] = Some(joined);
+        }
     }
 
     /// `bit` AND model `id`'s kept conditions, which are used up (`None` when neither exists).
@@ -381,10 +384,7 @@ where
     ) -> Result<Metered<()>, PluginError> {
         self.norm_bits(ctx, models, reference, factor, |p, shared, bits| {
             if let Some(b) = bits {
-                for (i, &id) in models.iter().enumerate() {
-                    let w = p.gather_bits(&b, &[i]);
-                    shared.keep_condition(p, id, w);
-                }
+                shared.keep_each(p, models, &b);
             }
         })
     }
@@ -396,12 +396,7 @@ where
         k: usize,
         factor: f64,
     ) -> Result<Metered<()>, PluginError> {
-        if !(factor.is_finite() && factor >= 1.0) {
-            return Err(PluginError::invalid(format!(
-                "smpc {}: neighbour bound factor {factor} is not a number ≥ 1",
-                self.name
-            )));
-        }
+        check_factor(&self.name, "neighbour bound", factor)?;
         let name = self.name.clone();
         self.metered(ctx.seed, |p, shared| {
             let mut ms = Vec::with_capacity(models.len());
@@ -432,10 +427,7 @@ where
             let bits = neighbours::within_bound(p, &ms, k, factor);
             loud(p, before, &name, "the neighbour bound")?;
             if let Some(b) = bits {
-                for (i, &id) in models.iter().enumerate() {
-                    let w = p.gather_bits(&b, &[i]);
-                    shared.keep_condition(p, id, w);
-                }
+                shared.keep_each(p, models, &b);
             }
             Ok(())
         })
@@ -458,13 +450,12 @@ where
                 .map(|&id| Ok(&shared.model(id)?.params))
                 .collect::<Result<Vec<_>, PluginError>>()?;
             let (bits, clamped) = range::clamp(p, &params, ring);
-            for (i, (&id, params)) in models.iter().zip(clamped).enumerate() {
+            for (&id, params) in models.iter().zip(clamped) {
                 let spec = shared.model(id)?.spec();
                 shared.models[id.0] = Some(nn::model_from_params(p, &spec, params));
                 shared.in_range[id.0] = Some(ring);
-                let b = p.gather_bits(&bits, &[i]);
-                shared.keep_condition(p, id, b);
             }
+            shared.keep_each(p, models, &bits);
             Ok(())
         })
     }
@@ -537,12 +528,7 @@ impl<P: Mpc> MpcPlugin<P> {
         factor: f64,
         then: impl FnOnce(&mut P, &mut Shared<P>, Option<P::B>) -> T,
     ) -> Result<Metered<T>, PluginError> {
-        if !(factor.is_finite() && factor >= 1.0) {
-            return Err(PluginError::invalid(format!(
-                "smpc {}: norm bound factor {factor} is not a number ≥ 1",
-                self.name
-            )));
-        }
+        check_factor(&self.name, "norm bound", factor)?;
         let name = self.name.clone();
         self.metered(ctx.seed, |p, shared| {
             let g = shared.model(reference)?;
@@ -634,6 +620,16 @@ fn class_bits<P: Mpc>(
     }
     let all = p.concat_bits(&pass.iter().collect::<Vec<_>>());
     Ok(p.reveal_bits(&all))
+}
+
+/// Refuses a bound's `factor` unless it is a number ≥ 1.
+fn check_factor(name: &str, what: &str, factor: f64) -> Result<(), PluginError> {
+    if factor.is_finite() && factor >= 1.0 {
+        return Ok(());
+    }
+    Err(PluginError::invalid(format!(
+        "smpc {name}: {what} factor {factor} is not a number ≥ 1"
+    )))
 }
 
 /// The range bound `bound` (real units) in ring units, refused unless it is representable.
