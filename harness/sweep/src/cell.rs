@@ -33,16 +33,27 @@ pub fn expand(spec: &Spec) -> Vec<Cell> {
     let grids: Vec<Vec<&Axis>> = if spec.grids.is_empty() {
         vec![spec.axes.iter().collect()]
     } else {
-        let shared = spec.axes.iter();
         spec.grids
             .iter()
-            .map(|g| shared.clone().chain(g).collect())
+            .map(|g| with_grid(&spec.axes, g))
             .collect()
     };
     for (i, grid) in grids.iter().enumerate() {
         expand_grid(spec, i, grid, &mut cells);
     }
     cells
+}
+
+/// The shared axes with a grid's own: a grid axis replaces the shared axis of the same path in
+/// its place (so each cell has one value per path, the one its config holds), the others follow.
+fn with_grid<'a>(shared: &'a [Axis], grid: &'a [Axis]) -> Vec<&'a Axis> {
+    let own = |path: &str| grid.iter().find(|a| a.path == path);
+    let mut axes: Vec<&Axis> = shared.iter().map(|a| own(&a.path).unwrap_or(a)).collect();
+    axes.extend(
+        grid.iter()
+            .filter(|g| !shared.iter().any(|a| a.path == g.path)),
+    );
+    axes
 }
 
 /// Appends the cells of one grid that are not there yet.

@@ -233,6 +233,22 @@ fn grids_are_crossed_with_the_shared_axes_and_united() {
 }
 
 #[test]
+fn a_grid_axis_replaces_the_shared_axis_of_its_path() {
+    let text = format!("{SPEC}\n[[grid]]\nattack = [{{ kind = \"lie\" }}, {{ kind = \"ipm\" }}]\n");
+    let cells = expand(&parse(&text, None).unwrap());
+    // 2 flags x 2 of the grid's attacks x 3 seeds: the shared attacks do not multiply them.
+    assert_eq!(cells.len(), 2 * 2 * 3);
+    for c in &cells {
+        let paths: Vec<&str> = c.axes.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["dataset.flag", "attack", "seed"]);
+        // The value a table shows is the one the cell's config runs.
+        assert_eq!(c.value("attack"), c.config.get("attack"));
+    }
+    let kinds: Vec<String> = cells.iter().map(|c| display_value(&c.axes[1].1)).collect();
+    assert_eq!(kinds[..6], ["lie", "lie", "lie", "ipm", "ipm", "ipm"]);
+}
+
+#[test]
 fn axis_columns_are_typed_by_their_values() {
     use crate::parquet::kind_of;
     use securefl_core::records::ColumnKind;
