@@ -41,6 +41,7 @@ impl Defense for FedAvg {
             next: NextModel::SecureFedAvg { min_accepted: 1 },
             verdicts,
             cost: CostRecord::default(),
+            votes: Vec::new(),
         })
     }
 }

@@ -11,6 +11,7 @@
 pub mod adaptive_clip;
 pub mod bulyan;
 pub mod centered_clip;
+mod cross_hospital;
 mod fedavg;
 pub mod fltrust;
 pub mod krum;

@@ -25,6 +25,7 @@ impl Combined {
             next: NextModel::Model(math::next_model(global, &self.delta)),
             verdicts: self.verdicts,
             cost: CostRecord::default(),
+            votes: Vec::new(),
         }
     }
 }

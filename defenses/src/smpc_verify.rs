@@ -27,6 +27,13 @@
 //!   hospital may claim the classes its model does best on, which makes it look like an honest
 //!   hospital holding only those classes and no better.
 //!
+//! Cross-hospital validation (`validation = "cross-hospital"`, with `class-conditional` and no
+//! floor): instead of the validators' one split, every hospital judges every model on a split of
+//! its own (its share of the validation images, dealt in its training case mix), and each
+//! hospital's verdicts are its own row on the ledger, whose strict majority decides
+//! (`crate::cross_hospital`). One ledger validator per hospital; a validator that holds none of
+//! the classes a model's hospital reports has no evidence and passes it.
+//!
 //! Floor (`floor`): a model must beat chance (balanced accuracy one point above 1/C) or, failing
 //! that, reach the plain accuracy of always predicting the majority class (`"constant"`, the
 //! default), or of a fixed value; `"none"` drops the floor. In the first round every honest
@@ -199,6 +206,25 @@ pub struct Params {
     /// round never publishes one hospital's model.
     #[serde(default = "default_min_accepted")]
     pub min_accepted: usize,
+    /// Who validates: `"central"` (the validators' one split) or `"cross-hospital"` (each
+    /// hospital on a split of its own, each with its own verdicts; the ledger's majority decides).
+    #[serde(default = "default_validation")]
+    pub validation: Validation,
+}
+
+/// Who validates, on what data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validation {
+    /// The validators' one secret-shared split; every validator signs the one verdict.
+    Central,
+    /// Every hospital on its own secret-shared split, with its own verdicts
+    /// (`crate::cross_hospital`).
+    CrossHospital,
+}
+
+fn default_validation() -> Validation {
+    Validation::Central
 }
 
 /// The validation score, as written in the config.
@@ -297,6 +323,16 @@ impl SmpcVerify {
                 "0 would let a round with no accepted model publish an aggregate",
             ));
         }
+        if params.validation == Validation::CrossHospital
+            && (params.rule != Rule::ClassConditional
+                || params.floor != Floor::Named(FloorName::None))
+        {
+            return Err(ParamError::field(
+                "validation",
+                "cross-hospital validation judges with the class-conditional rule and no floor: \
+                 set rule = \"class-conditional\" and floor = \"none\"",
+            ));
+        }
         if let Floor::Accuracy(a) = params.floor
             && !(0.0..=1.0).contains(&a)
         {
@@ -316,6 +352,10 @@ impl Defense for SmpcVerify {
             produces_verdicts: true,
             needs_inference: true,
         }
+    }
+
+    fn validates_per_hospital(&self) -> bool {
+        self.params.validation == Validation::CrossHospital
     }
 
     fn check_smpc(&self, smpc: &dyn SmpcProtocol, params: usize) -> Result<(), PluginError> {
@@ -377,6 +417,8 @@ impl Defense for SmpcVerify {
                 Some(global - self.params.margin)
             }
             Rule::RelativeMedian => None,
+            // Cross-hospital validation evaluates the global model on each validator's split.
+            Rule::ClassConditional if self.params.validation == Validation::CrossHospital => None,
             Rule::ClassConditional => {
                 reference_cost += keep_global(ctx, &sctx, global, data, score)?;
                 None
@@ -411,8 +453,29 @@ impl Defense for SmpcVerify {
                 .neighbour_bound_kept(&sctx, shares, k, factor)?
                 .cost;
         }
-        let mut verdicts = score_all(ctx, &sctx, data, &query, updates)?;
         let margin = self.params.margin;
+        if self.params.validation == Validation::CrossHospital {
+            let mut verdicts = crate::cross_hospital::pending(updates);
+            let cost = &mut reference_cost;
+            let votes = crate::cross_hospital::votes(
+                ctx,
+                &sctx,
+                global,
+                &query,
+                margin,
+                &mut verdicts,
+                cost,
+            )?;
+            return Ok(Aggregate {
+                next: NextModel::SecureFedAvg {
+                    min_accepted: self.params.min_accepted,
+                },
+                verdicts,
+                cost: reference_cost,
+                votes,
+            });
+        }
+        let mut verdicts = score_all(ctx, &sctx, data, &query, updates)?;
         let round_rule = match self.params.rule {
             Rule::RelativeMedian => Some(ctx.smpc.median_rule(&sctx, ctx.shares, margin)?),
             Rule::ClassConditional => {
@@ -445,6 +508,7 @@ impl Defense for SmpcVerify {
             },
             verdicts,
             cost: reference_cost,
+            votes: Vec::new(),
         })
     }
 }

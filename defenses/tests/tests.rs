@@ -75,6 +75,7 @@ fn with_ctx<R>(
         },
         validation,
         class_counts: &[],
+        hospital_validation: &[],
     };
     f(&mut ctx)
 }
@@ -188,6 +189,7 @@ fn fedavg_weights_by_samples() {
         },
         validation: &validation,
         class_counts: &[],
+        hospital_validation: &[],
     };
     let agg = FedAvg.aggregate(&mut ctx, &updates).unwrap();
     // FedAvg leaves the secure average to the engine, which opens it once, after consensus.

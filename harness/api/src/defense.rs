@@ -55,6 +55,10 @@ pub struct DefenseCtx<'a> {
     /// judge a model on its hospital's classes). Self-reported: a malicious hospital may report
     /// anything. Empty where the caller has none.
     pub class_counts: &'a [Vec<u64>],
+    /// Each hospital's own validation split, secret-shared (hospital `v` holds the one at `v`),
+    /// for defenses that validate per hospital ([`Defense::validates_per_hospital`]); empty
+    /// otherwise.
+    pub hospital_validation: &'a [DataId],
 }
 
 /// What the next global model is.
@@ -85,6 +89,10 @@ pub struct Aggregate {
     /// defense aggregated itself. Each verification's own cost is in its verdict; a deferred
     /// secure average is billed by the engine.
     pub cost: CostRecord,
+    /// Each validator's own verdict on each update (validator-major, one row per ledger
+    /// validator), when validators decide separately; the ledger then records each validator's
+    /// row, and the majority of the rows decides. Empty: every validator signs `verdicts`.
+    pub votes: Vec<Vec<crate::Verdict>>,
 }
 
 impl Aggregate {
@@ -118,6 +126,13 @@ pub trait Defense: Send {
     /// Refuses settings the rule cannot work in.
     fn check(&self, _setting: &Setting) -> Result<(), PluginError> {
         Ok(())
+    }
+
+    /// True when each hospital validates with a split of its own
+    /// ([`DefenseCtx::hospital_validation`]), one ledger validator per hospital, each with its
+    /// own verdicts ([`Aggregate::votes`]).
+    fn validates_per_hospital(&self) -> bool {
+        false
     }
 
     /// Combines the round's updates.

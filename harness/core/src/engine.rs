@@ -23,7 +23,7 @@ use crate::metrics::{self, Metrics};
 use crate::observer::{Observer, RunStart};
 use crate::plugins::Plugins;
 use crate::records::{ClientRow, RoundRow};
-use crate::{RunError, adversary, round};
+use crate::{RunError, adversary, own_validation, round};
 
 /// A prepared experiment: plugins built, data loaded and partitioned.
 pub struct Experiment {
@@ -39,6 +39,8 @@ pub struct Experiment {
     pub(crate) spec: ModelSpec,
     pub(crate) jobs: usize,
     pub(crate) validation_share: Option<DataId>,
+    /// Each hospital's own validation split, shared, when the defense validates per hospital.
+    pub(crate) hospital_validation: Vec<DataId>,
     /// The backdoor's probe set (triggered test images labelled with the target), if any.
     pub(crate) trigger_set: Option<ImageSet>,
     /// The ledger being written.
@@ -113,6 +115,7 @@ impl Experiment {
             spec,
             jobs: jobs.max(1),
             validation_share: None,
+            hospital_validation: Vec::new(),
             trigger_set,
             chain: Chain::new(Keyring::derive(
                 derive_seed(cfg_seed, &["ledger"]),
@@ -197,6 +200,36 @@ impl Experiment {
             .share_dataset(&ctx, &self.dataset.val, self.spec.classes)
             .map_err(|e| RunError::plugin("smpc", e))?;
         self.validation_share = Some(shared.value);
+        if self.plugins.defense.validates_per_hospital() {
+            self.share_own_validation(&ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Deals the validation split to the hospitals in their training class mix
+    /// (`own_validation`) and shares each hospital's part.
+    fn share_own_validation(&mut self, ctx: &SmpcCtx) -> Result<(), RunError> {
+        let seed = derive_seed(self.cfg.seed, &["own-validation"]);
+        let parts = own_validation::deal(&self.dataset.val.labels, &self.class_counts, seed);
+        for (h, part) in parts.iter().enumerate() {
+            if part.is_empty() {
+                let msg = format!(
+                    "hospital {h}'s own validation split is empty (its {} training images leave it \
+                     no share of the {} validation images); validate centrally, or raise \
+                     `federation.min-samples`",
+                    self.samples[h],
+                    self.dataset.val.len()
+                );
+                return Err(RunError::plugin("defense", PluginError::invalid(msg)));
+            }
+            let set = self.dataset.val.subset(part);
+            let shared = self
+                .plugins
+                .smpc
+                .share_dataset(ctx, &set, self.spec.classes)
+                .map_err(|e| RunError::plugin("smpc", e))?;
+            self.hospital_validation.push(shared.value);
+        }
         Ok(())
     }
 

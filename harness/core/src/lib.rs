@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod manifest;
 pub mod metrics;
 pub mod observer;
+mod own_validation;
 pub mod plugins;
 mod record;
 pub mod records;

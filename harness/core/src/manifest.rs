@@ -124,6 +124,10 @@ fn threat_table(facts: &RunFacts<'_>) -> toml::Table {
         // Encrypted verification weighs per-class counts by public weights, and the floor is
         // the majority class's share: the validation split's class histogram is public.
         smpc.push_str("; validation class counts public");
+        if p.defense.validates_per_hospital() {
+            // Each hospital's own split follows its case mix, so its counts reveal that mix.
+            smpc.push_str(" per hospital");
+        }
     }
     let consensus = match p.consensus.fault_model() {
         FaultModel::Trusted => "trusted".to_owned(),

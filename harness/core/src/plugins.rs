@@ -104,6 +104,15 @@ impl Plugins {
         self.defense
             .check(&setting)
             .map_err(|e| fail(&cfg.defense, "defense", e))?;
+        let validators = cfg.federation.validators();
+        if self.defense.validates_per_hospital() && validators != setting.hospitals {
+            let msg = format!(
+                "validates on each hospital's own split, one ledger validator per hospital: \
+                 `federation.validators` is {validators}, the hospitals are {}",
+                setting.hospitals
+            );
+            return Err(cfg.error(&cfg.defense, "defense", None, &msg));
+        }
         // The largest model of the architecture a MedMNIST dataset gives (3 channels, at most
         // 16 classes): the bound holds for every dataset.
         let largest = securefl_api::ModelSpec {

@@ -62,7 +62,14 @@ pub(crate) fn record(
         exp.cfg.federation.validators(),
     );
     let lying = exp.cfg.adversary.lying_validators.clone();
-    let txs = ledger::verdict_transactions(r, rec.submitted, &rec.agg.verdicts, v, &lying);
+    let txs = ledger::verdict_transactions(
+        r,
+        rec.submitted,
+        &rec.agg.verdicts,
+        &rec.agg.votes,
+        v,
+        &lying,
+    );
     let first = commit(exp, r, "verdicts", &txs)?;
     let mut out = Recorded {
         model: None,

@@ -213,6 +213,7 @@ fn defend(
         train,
         validation: &exp.dataset.val,
         class_counts: &reported,
+        hospital_validation: &exp.hospital_validation,
     };
     let mut agg = exp
         .plugins
@@ -220,7 +221,8 @@ fn defend(
         .aggregate(&mut ctx, updates)
         .map_err(|e| RunError::plugin("defense", e))?;
     agg.cost += shared.cost;
-    check_aggregate(r, global, &agg, updates.len())?;
+    let validators = exp.cfg.federation.validators();
+    check_aggregate(r, global, &agg, updates.len(), validators)?;
     Ok((agg, shared.value))
 }
 
@@ -463,6 +465,7 @@ fn pre_aggregate(
             train,
             validation: &exp.dataset.val,
             class_counts: &[],
+            hospital_validation: &[],
         };
         pre.apply(&ctx, updates)
             .map_err(|e| RunError::plugin("pre-aggregator", e))?;
@@ -476,6 +479,7 @@ fn check_aggregate(
     global: &[f32],
     agg: &Aggregate,
     updates: usize,
+    validators: usize,
 ) -> Result<(), RunError> {
     if agg.verdicts.len() != updates {
         return Err(RunError::plugin(
@@ -483,6 +487,17 @@ fn check_aggregate(
             securefl_api::PluginError::Failed(format!(
                 "round {r}: returned {} verdicts for {updates} updates",
                 agg.verdicts.len()
+            )),
+        ));
+    }
+    let rows = agg.votes.len();
+    let short = agg.votes.iter().find(|row| row.len() != updates);
+    if !(rows == 0 || rows == validators) || short.is_some() {
+        return Err(RunError::plugin(
+            "defense",
+            securefl_api::PluginError::Failed(format!(
+                "round {r}: votes must be one row of {updates} verdicts per validator ({validators}), \
+                 got {rows} rows"
             )),
         ));
     }

@@ -241,3 +241,31 @@ fn a_weight_bound_the_norm_bound_cannot_square_exactly_is_refused() {
     assert!(build(&gate("weight-bound = 8.0\nnorm-bound = 4.0")).is_err());
     assert_eq!(build(&gate("weight-bound = 8.0\nnorm-bound = 0")), Ok(()));
 }
+
+#[test]
+fn cross_hospital_validation_needs_one_validator_per_hospital_and_the_class_rule() {
+    let gate = |params: &str, federation: &str| {
+        config_text(3, 2)
+            .replace("[federation]\n", &format!("[federation]\n{federation}"))
+            .replace(
+                "[defense]\nkind = \"fedavg\"",
+                &format!(
+                    "[defense]\nkind = \"smpc-verify\"\n{params}\n\n[smpc]\nkind = \"additive-2pc\""
+                ),
+            )
+    };
+    let cross = "validation = \"cross-hospital\"\nrule = \"class-conditional\"\nfloor = \"none\"";
+    assert_eq!(build(&gate(cross, "")), Ok(()));
+    let err = build(&gate(cross, "validators = 4\n")).unwrap_err();
+    assert!(
+        err.starts_with("exp.toml:")
+            && err.contains("[defense]")
+            && err.contains("`federation.validators` is 4, the hospitals are 3"),
+        "{err}"
+    );
+    let err = build(&gate("validation = \"cross-hospital\"", "")).unwrap_err();
+    assert!(
+        err.contains("`validation`") && err.contains("class-conditional"),
+        "{err}"
+    );
+}

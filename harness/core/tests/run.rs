@@ -383,3 +383,44 @@ fn the_neighbour_bound_rejects_an_unboosted_flip_that_the_norm_bound_cannot_see(
         Err(err) => assert!(err.to_string().contains("weight-bound"), "{err}"),
     }
 }
+
+#[test]
+fn cross_hospital_verdicts_are_each_validators_and_only_a_lying_majority_turns_them() {
+    let Some(data) = real_data_dir() else { return };
+    // Hospital 0 trains on every label replaced by 0; every hospital validates on its own split.
+    let text = verified(
+        5,
+        "kind = \"label-flip\"\nmode = \"all-to-one\"\ntarget = 0",
+        "rule = \"class-conditional\"\nfloor = \"none\"\nvalidation = \"cross-hospital\"",
+    )
+    .replace("rounds = 1", "rounds = 2");
+    let with_liars = |liars: &str| {
+        text.replace(
+            "hospitals = [0]",
+            &format!("hospitals = [0]\nlying-validators = {liars}"),
+        )
+    };
+    let round_2 = |text: &str| {
+        let mut exp = experiment(text, &data, 2);
+        let (_dir, out, run) = run_to_folder(&mut exp);
+        securefl_core::ledger::verify_run(&out).unwrap();
+        let shown = securefl_core::ledger::show_run(&out).unwrap();
+        let line = shown.lines().rfind(|l| l.contains("aggregation"));
+        let line = line.unwrap();
+        let set = line[line.find('[').unwrap()..=line.find(']').unwrap()].to_owned();
+        (set, run)
+    };
+    // Two of five validators invert their own votes: the honest majority's set stands.
+    let (set, run) = round_2(&with_liars("[1, 2]"));
+    assert_eq!(set, "[1, 2, 3, 4]");
+    let flipper = run.clients.iter().find(|c| c.hospital == 0 && c.round == 2);
+    assert_eq!(flipper.unwrap().verdict, securefl_api::Verdict::Rejected);
+    // One bit per validator and model, and the one aggregate.
+    assert_eq!(
+        run.rounds[2].smpc.opened_cell(),
+        "pass-bit:25;aggregate-model:1"
+    );
+    // Three of five: the finalized set is theirs, not the validators' computation.
+    let (set, _) = round_2(&with_liars("[1, 2, 3]"));
+    assert_ne!(set, "[1, 2, 3, 4]");
+}

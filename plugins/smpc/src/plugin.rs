@@ -44,8 +44,8 @@ pub struct Shared<P: Mpc> {
     kept: Vec<Option<Kept<P>>>,
     /// For each model, the range bound (ring units) it passed, if it passed one.
     in_range: Vec<Option<u64>>,
-    /// For each model, its kept conditions (range and norm bits, ANDed), which its next opened
-    /// pass bit includes.
+    /// For each model, its kept conditions (range and norm bits, ANDed), which every pass bit
+    /// it opens this round includes.
     pending: Vec<Option<P::B>>,
     data: Vec<SharedData<P>>,
 }
@@ -57,6 +57,8 @@ struct Kept<P: Mpc> {
     per_class: P::A,
     floor: Option<P::B>,
     denominator: u64,
+    /// The dataset it was evaluated on.
+    data: DataId,
 }
 
 impl<P: Mpc> Shared<P> {
@@ -80,9 +82,11 @@ impl<P: Mpc> Shared<P> {
         }
     }
 
-    /// `bit` AND model `id`'s kept conditions, which are used up (`None` when neither exists).
+    /// `bit` AND model `id`'s kept conditions (`None` when neither exists). The conditions stay
+    /// for the round: every pass bit the model opens includes them (one per validator when
+    /// each validator judges it on a split of its own).
     fn and_pending(&mut self, p: &mut P, id: ShareId, bit: Option<P::B>) -> Option<P::B> {
-        match (bit, self.pending[id.0].take()) {
+        match (bit, self.pending[id.0].clone()) {
             (Some(b), Some(c)) => Some(p.and(&b, &c)),
             (b, c) => b.or(c),
         }
@@ -247,6 +251,7 @@ where
                     per_class: per_class.clone(),
                     floor: bit,
                     denominator: weights.denominator,
+                    data,
                 });
                 None
             } else {
@@ -585,10 +590,12 @@ fn class_bits<P: Mpc>(
             .kept
             .get(id.0)
             .and_then(Option::as_ref)
+            .filter(|k| k.data == data)
             .ok_or_else(|| {
                 PluginError::invalid(format!(
-                    "smpc {name}: the class rule needs model share {} evaluated with keep",
-                    id.0
+                    "smpc {name}: the class rule needs model share {} evaluated with keep on \
+                     dataset {}",
+                    id.0, data.0
                 ))
             })
     };
@@ -611,12 +618,12 @@ fn class_bits<P: Mpc>(
     let mut pass = Vec::with_capacity(models.len());
     for (i, &id) in models.iter().enumerate() {
         let bit = p.gather_bits(&bits, &[i]);
+        // The kept floor holds the model's conditions as of its evaluation on `data`.
         let floor = shared.kept[id.0].as_mut().and_then(|k| k.floor.take());
-        let bit = match floor {
+        pass.push(match floor {
             Some(f) => p.and(&bit, &f),
             None => bit,
-        };
-        pass.extend(shared.and_pending(p, id, Some(bit)));
+        });
     }
     let all = p.concat_bits(&pass.iter().collect::<Vec<_>>());
     Ok(p.reveal_bits(&all))

@@ -115,6 +115,7 @@ fn check(protocol: &str, rule: &str) {
         train: tctx,
         validation: &data.val,
         class_counts: &[],
+        hospital_validation: &[],
     };
     let agg = defense.aggregate(&mut ctx, &updates).unwrap();
     let verdicts: Vec<Verdict> = agg.verdicts.iter().map(|v| v.verdict).collect();

@@ -95,6 +95,7 @@ impl Defense for DynDefense {
             next: NextModel::Model(model),
             verdicts,
             cost: CostRecord::default(),
+            votes: Vec::new(),
         })
     }
 }

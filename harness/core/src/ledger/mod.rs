@@ -41,12 +41,15 @@ pub fn hex(bytes: &[u8]) -> String {
 /// A round's first block, the verdicts: one `model-commitment` per hospital, authored and signed
 /// by it (blake2b-256 of the model it submitted, after any poisoning, before any
 /// pre-aggregation), then one `verdict` per validator and hospital, authored and signed by the
-/// validator: the hospital's index (u32 LE) then the verdict's name. A lying validator (see
-/// `adversary.lying-validators`) signs the opposite of every accept or reject.
+/// validator: the hospital's index (u32 LE) then the verdict's name. Each validator signs its
+/// own row of `votes` when the defense gave one (validators that decide separately), else the
+/// defense's verdict. A lying validator (see `adversary.lying-validators`) signs the opposite
+/// of every accept or reject it would have signed.
 pub fn verdict_transactions(
     round: usize,
     submitted: &[Vec<f32>],
     verdicts: &[ClientVerdict],
+    votes: &[Vec<Verdict>],
     validators: usize,
     lying: &[usize],
 ) -> Vec<Transaction> {
@@ -62,8 +65,9 @@ pub fn verdict_transactions(
         })
         .collect();
     for v in 0..validators {
-        txs.extend(verdicts.iter().map(|c| {
-            let verdict = match c.verdict {
+        txs.extend(verdicts.iter().enumerate().map(|(i, c)| {
+            let own = votes.get(v).and_then(|row| row.get(i)).copied();
+            let verdict = match own.unwrap_or(c.verdict) {
                 Verdict::Accepted if lying.contains(&v) => Verdict::Rejected,
                 Verdict::Rejected if lying.contains(&v) => Verdict::Accepted,
                 other => other,
@@ -164,7 +168,7 @@ mod tests {
         ];
         let models = vec![vec![0.0f32]; 3];
         let of = |lying: &[usize]| {
-            let txs = verdict_transactions(1, &models, &verdicts, 5, lying);
+            let txs = verdict_transactions(1, &models, &verdicts, &[], 5, lying);
             assert_eq!(txs.len(), 3 + 5 * 3, "3 commitments, 5 x 3 verdicts");
             finalized_verdicts(&txs, 3, 5)
         };
@@ -173,7 +177,7 @@ mod tests {
         assert_eq!(of(&[0, 4]), [a, r, na]);
         assert_eq!(of(&[0, 1, 4]), [r, a, na]);
         // A validator counts once per hospital, however often it signs.
-        let mut txs = verdict_transactions(1, &models, &verdicts, 5, &[0, 1]);
+        let mut txs = verdict_transactions(1, &models, &verdicts, &[], 5, &[0, 1]);
         let dup = txs
             .iter()
             .find(|t| t.author == 0 && t.kind == TxKind::Verdict)
@@ -183,6 +187,37 @@ mod tests {
         assert_eq!(finalized_verdicts(&txs, 3, 5)[0], a);
         // No majority (too few verdicts final): rejected.
         assert_eq!(finalized_verdicts(&txs[..3 + 6], 3, 5), [r; 3]);
+    }
+
+    #[test]
+    fn each_validator_signs_its_own_votes_and_their_majority_decides() {
+        let (a, r) = (Verdict::Accepted, Verdict::Rejected);
+        // The defense's own verdicts say accept both; the validators' rows disagree.
+        let verdicts = [verdict(0, a), verdict(1, a)];
+        let votes = [vec![a, r], vec![a, r], vec![r, a], vec![a, a], vec![r, r]];
+        let models = vec![vec![0.0f32]; 2];
+        let of = |lying: &[usize]| {
+            let txs = verdict_transactions(1, &models, &verdicts, &votes, 5, lying);
+            let signed: Vec<Verdict> = txs
+                .iter()
+                .filter(|t| t.kind == TxKind::Verdict && t.payload[0] == 1)
+                .map(|t| {
+                    let name = &t.payload[4..];
+                    if name == a.as_str().as_bytes() { a } else { r }
+                })
+                .collect();
+            (finalized_verdicts(&txs, 2, 5), signed)
+        };
+        let (decided, signed) = of(&[]);
+        assert_eq!(
+            decided,
+            [a, r],
+            "3 of 5 accept hospital 0, 2 of 5 hospital 1"
+        );
+        assert_eq!(signed, [r, r, a, a, r], "validator v signs votes[v]");
+        // Lying validators flip their own votes: two liars turn hospital 0's majority, one does not.
+        assert_eq!(of(&[0, 3]).0, [r, r]);
+        assert_eq!(of(&[2]).0, [a, r]);
     }
 
     #[test]
