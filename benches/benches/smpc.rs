@@ -2,7 +2,8 @@
 //! protocol; secure aggregation of 10 updates of 100k parameters versus the plain sum; and the
 //! gate's range check of one model, kept in shares as `smpc-verify` runs it (the model times its
 //! bit), against that model's encrypted verification on the whole PneumoniaMNIST validation split,
-//! and the round-level work of the class-conditional rule and of the neighbour bound for 10 models.
+//! and the round-level work of the class-conditional rule and of the neighbour bound for 10 models;
+//! and that verification split over 10 hospitals' own splits (cross-hospital validation).
 //!
 //! Run: `SECUREFL_DATA=../shared/datasets/medmnist cargo bench --bench smpc`.
 
@@ -266,6 +267,35 @@ fn gate<P: Mpc>(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, mut p: P, spec
     let counts = data.class_counts().to_vec();
     g.bench_function(BenchmarkId::new("class-rule-10-models", name), |b| {
         b.iter(|| class_rule_of_ten(&mut p, &per_class, &counts))
+    });
+    // Cross-hospital validation: the same images as 10 hospitals' own splits, one evaluation
+    // each (the global model's evaluations add as many again, as the central class rule's one).
+    let splits: Vec<_> = (0..10)
+        .map(|h| {
+            let idx: Vec<usize> = (h..val.len()).step_by(10).collect();
+            nn::share_data(&mut p, &val.subset(&idx), spec.classes)
+        })
+        .collect();
+    let before = p.meter().clone();
+    splits
+        .iter()
+        .for_each(|d| drop(nn::evaluate(&mut p, &model, d, 512)));
+    let cross = p.meter().since(&before);
+    eprintln!(
+        "{name}: verification on 10 own splits {:.1} MB online + {:.1} MB offline, {} rounds \
+         (bytes {:.3}x, rounds {:.2}x the central verification)",
+        cross.bytes as f64 / 1e6,
+        cross.offline_bytes as f64 / 1e6,
+        cross.rounds,
+        (cross.bytes + cross.offline_bytes) as f64 / (verify.bytes + verify.offline_bytes) as f64,
+        cross.rounds as f64 / verify.rounds as f64
+    );
+    g.bench_function(BenchmarkId::new("verification-10-own-splits", name), |b| {
+        b.iter(|| {
+            for d in &splits {
+                drop(nn::evaluate(&mut p, &model, d, 512));
+            }
+        })
     });
 }
 
