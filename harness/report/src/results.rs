@@ -2,9 +2,10 @@
 //! `summary.csv` (so a README quotes the tool's numbers, never hand-copied ones), and spliced
 //! into a README between `<!-- NAME:begin -->` and `<!-- NAME:end -->` on request.
 //!
-//! One row per dataset, attack and defense (the other axes, when a sweep has them, join the
-//! attack's label), in the summary's group order: the final test accuracy as mean with its 95%
-//! bootstrap CI over the seeds, the share of malicious updates rejected (TPR), the share of
+//! One row per dataset, attack and defense (each other axis, when a sweep has one, in a column of
+//! its own, named by its last path segment: `partition.alpha` is `alpha`), in the summary's group
+//! order: the final test accuracy as mean with its 95% bootstrap CI over the seeds, the mean final
+//! balanced accuracy (whether a model learned at all: 1/C is chance), the share of malicious updates rejected (TPR), the share of
 //! honest updates rejected (FPR), the backdoor success rate where an attack plants one, the
 //! number of seeds, and the threat model of the row (SMPC security, attacker knowledge,
 //! whether updates were read in the clear). A CI from fewer than 3 seeds is not drawn: the
@@ -91,10 +92,16 @@ pub fn table(s: &Sweep, base: &Base) -> Option<String> {
     if groups.is_empty() {
         return None;
     }
-    let mut out = String::from(
-        "| dataset | attack | defense | final accuracy (95% CI) | malicious rejected | honest rejected | backdoor success | seeds | threat model |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    let mut out = String::from("| dataset |");
+    for axis in other_axes(s) {
+        let name = axis.rsplit('.').next().unwrap_or(axis);
+        let _ = write!(out, " {name} |");
+    }
+    out.push_str(
+        " attack | defense | final accuracy (95% CI) | balanced accuracy | malicious rejected | honest rejected | backdoor success | seeds | threat model |\n|",
     );
+    out.push_str(&" --- |".repeat(10 + other_axes(s).len()));
+    out.push('\n');
     for g in &groups {
         rows[g].write(&mut out);
     }
@@ -104,9 +111,23 @@ pub fn table(s: &Sweep, base: &Base) -> Option<String> {
 /// A metric's `(mean, ci95 low, ci95 high, n)` in a group.
 type Stat = (Option<f64>, Option<f64>, Option<f64>, Option<f64>);
 
+/// The axes of `summary.csv` that are neither the dataset, the defense nor an attack axis (a
+/// path naming `attack`): each gets a column.
+fn other_axes(s: &Sweep) -> Vec<&str> {
+    s.summary
+        .header
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !NOT_AXES.contains(c) && !c.starts_with("threat_"))
+        .filter(|c| ![DATASET, "defense"].contains(c) && !c.contains("attack"))
+        .collect()
+}
+
 /// One group's labels and metrics.
 struct Row {
     dataset: String,
+    /// The values of [`other_axes`], in order.
+    others: Vec<String>,
     attack: String,
     defense: String,
     threat: String,
@@ -116,14 +137,16 @@ struct Row {
 impl Row {
     fn of(s: &Sweep, r: &[String], base: &Base) -> Self {
         let t = &s.summary;
-        let axes = t
+        let attack: Vec<String> = t
             .header
             .iter()
-            .filter(|c| !NOT_AXES.contains(&c.as_str()) && !c.starts_with("threat_"))
-            .filter(|c| ![DATASET, "defense"].contains(&c.as_str()));
-        let attack: Vec<String> = axes
+            .filter(|c| c.contains("attack") && !c.starts_with("threat_"))
             .map(|c| short(t.get(r, c)))
             .filter(|v| !v.is_empty())
+            .collect();
+        let others = other_axes(s)
+            .into_iter()
+            .map(|c| short(t.get(r, c)))
             .collect();
         let threat = ["threat_smpc", "threat_attacker", "threat_plaintext"]
             .iter()
@@ -133,6 +156,7 @@ impl Row {
         let or_base = |v: String, b: &str| if v.is_empty() { b.to_owned() } else { v };
         Self {
             dataset: or_base(t.get(r, DATASET).to_owned(), &base.dataset),
+            others,
             attack: or_base(attack.join(", "), &base.attack),
             defense: short(t.get(r, "defense")),
             threat,
@@ -157,12 +181,16 @@ impl Row {
         let seeds = m("test_accuracy")
             .and_then(|(.., n)| n)
             .map_or("—".into(), |n| format!("{n}"));
+        let _ = write!(out, "| {} |", self.dataset);
+        for v in &self.others {
+            let _ = write!(out, " {} |", if v.is_empty() { "—" } else { v });
+        }
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {accuracy} | {} | {} | {} | {seeds} | {} |",
-            self.dataset,
+            " {} | {} | {accuracy} | {} | {} | {} | {} | {seeds} | {} |",
             self.attack,
             self.defense,
+            share("test_balanced_accuracy"),
             share("tpr"),
             share("fpr"),
             share("backdoor_asr"),
@@ -197,9 +225,42 @@ mod tests {
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines.len(), 4, "{md}");
         assert_eq!(
+            lines[0].matches(" | ").count(),
+            lines[1].matches(" | ").count()
+        );
+        assert_eq!(
             lines[2],
-            "| p | lie + 0.3 | smpc-verify | 0.850 [0.840, 0.860] | 0.500 | — | — | 3 | semi-honest, omniscient, false |"
+            "| p | lie + 0.3 | smpc-verify | 0.850 [0.840, 0.860] | — | 0.500 | — | — | 3 | semi-honest, omniscient, false |"
         );
         assert!(lines[3].contains("| fedavg | 0.800 (n < 3) |"), "{md}");
+    }
+
+    #[test]
+    fn other_axes_get_columns_of_their_own() {
+        let empty = Table::parse("cell\n").unwrap();
+        let summary = Table::parse(
+            "group,defense,dataset.flag,partition.alpha,attack+adversary.fraction,adversary.report-classes,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,metric,n,mean,std,ci95_low,ci95_high\n\
+             a,fedavg,p,0.1,none + 0.0,,semi-honest,none,none,false,test_accuracy,3,0.626,0.01,0.625,0.628\n\
+             a,fedavg,p,0.1,none + 0.0,,semi-honest,none,none,false,test_balanced_accuracy,3,0.501,0.01,0.5,0.502\n",
+        )
+        .unwrap();
+        let s = Sweep {
+            cells: Table::parse("cell,index,grid,status,error\n").unwrap(),
+            rounds: empty.clone(),
+            clients: empty,
+            summary,
+            axes: vec![],
+        };
+        let md = table(&s, &Base::default()).unwrap();
+        let lines: Vec<&str> = md.lines().collect();
+        assert!(
+            lines[0].starts_with("| dataset | alpha | report-classes | attack | defense |"),
+            "{md}"
+        );
+        assert_eq!(lines[1].matches("---").count(), 12);
+        assert_eq!(
+            lines[2],
+            "| p | 0.1 | — | none + 0.0 | fedavg | 0.626 [0.625, 0.628] | 0.501 | — | — | — | 3 | semi-honest, none, false |"
+        );
     }
 }
