@@ -86,6 +86,9 @@ pub struct CommitReport {
     pub forks: u64,
     /// Deepest switch of a node's best chain (blocks abandoned), 0 for protocols without forks.
     pub reorg_depth: u64,
+    /// Safety violations first seen during this commit: heights at which honest nodes
+    /// finalized different blocks (the simulator's conflict check); 0 for a trusted recorder.
+    pub conflicts: u64,
     /// Messages and bytes by type (`"prepare"`, `"block"`, ...), in name order.
     pub by_type: Vec<(String, u64, u64)>,
     /// The validators that finalized the block (they sign and seal it on the ledger); `None`
@@ -103,6 +106,7 @@ impl CommitReport {
             view_changes: 0,
             forks: 0,
             reorg_depth: 0,
+            conflicts: 0,
             by_type: Vec::new(),
             sealers: None,
         }
@@ -116,6 +120,7 @@ impl CommitReport {
         self.cost += more.cost.clone();
         self.view_changes += more.view_changes;
         self.forks += more.forks;
+        self.conflicts += more.conflicts;
         self.reorg_depth = self.reorg_depth.max(more.reorg_depth);
         for (kind, n, b) in &more.by_type {
             match self.by_type.iter_mut().find(|(k, _, _)| k == kind) {

@@ -39,6 +39,7 @@ pub fn run(config: &Path, out: Option<PathBuf>, jobs: Option<usize>) -> Result<(
         ledger: exp.ledger(),
         started_utc,
         wall_s: t0.elapsed().as_secs_f64(),
+        conflicts: result.rounds.iter().map(|r| r.conflicts).sum(),
     };
     let build = BuildInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -47,6 +47,8 @@ pub struct RunFacts<'a> {
     pub started_utc: String,
     /// Wall-clock duration.
     pub wall_s: f64,
+    /// Consensus safety violations over the run (the rounds' `consensus_conflicts`).
+    pub conflicts: u64,
 }
 
 /// The manifest's text.
@@ -162,6 +164,12 @@ fn run_table(build: &BuildInfo, facts: &RunFacts<'_>) -> toml::Table {
     t.insert(
         "config_blake2b".into(),
         hex(&blake2_text(&facts.cfg.source)).into(),
+    );
+    // A run whose honest validators finalized different blocks at one height says so here,
+    // where a reader of the run folder looks first.
+    t.insert(
+        "consensus_conflicts".into(),
+        i64::try_from(facts.conflicts).unwrap_or(i64::MAX).into(),
     );
     t.insert("git_commit".into(), build.git_commit.clone().into());
     t.insert("git_dirty".into(), build.git_dirty.into());

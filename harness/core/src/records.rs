@@ -11,7 +11,7 @@ use securefl_api::{CostRecord, Verdict};
 use crate::metrics::Metrics;
 
 /// The version of the result tables' schema; bumped when a column's meaning changes.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Wall-clock seconds per phase of a round.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -57,6 +57,8 @@ pub struct RoundRow {
     pub forks: u64,
     /// Deepest reorganisation of a node's best chain.
     pub reorg_depth: u64,
+    /// Heights at which honest validators finalized different blocks, first seen this round.
+    pub conflicts: u64,
     /// Simulated time until the verdict block was final (honest validators agree on the
     /// accepted set); `None` when it was not final.
     pub agreement_us: Option<u64>,
@@ -101,7 +103,7 @@ smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,smp
 consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
 consensus_forks,consensus_reorg_depth,consensus_agreement_us,consensus_by_type,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
 aggregation_max_party_bytes,aggregation_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
-consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates,smpc_trunc_failures,smpc_range_failures,smpc_opened";
+consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates,smpc_trunc_failures,smpc_range_failures,smpc_opened,consensus_conflicts";
 
 const CLIENT_HEADER: &str = "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,\
 verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party_bytes,verify_party_bytes,train_s,\
@@ -229,12 +231,13 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
         let _ = write!(out, "{},", secs.map(|v| format!("{v:.3}")).join(","));
         let _ = writeln!(
             out,
-            "{},{},{},{},{}",
+            "{},{},{},{},{},{}",
             opt(r.backdoor_asr),
             r.plaintext_updates,
             c.trunc_failures,
             c.range_failures,
-            c.opened_cell()
+            c.opened_cell(),
+            r.conflicts
         );
     }
     out
@@ -387,19 +390,25 @@ mod tests {
     }
 
     #[test]
-    fn failure_counters_and_openings_reach_the_round_rows() {
+    fn failure_counters_openings_and_conflicts_reach_the_round_rows() {
         let mut row = crate::round::empty_row(1, Metrics::default());
         row.smpc.trunc_failures = 3;
         row.smpc.range_failures = 2;
         row.smpc.open("range-bit", 11);
         row.smpc.open("pass-bit", 10);
+        row.conflicts = 4;
         let csv = rounds_csv(&[row]);
         let (header, line) = csv.split_once('\n').unwrap();
-        assert!(header.ends_with(",smpc_trunc_failures,smpc_range_failures,smpc_opened"));
         assert!(
-            line.trim_end().ends_with(",3,2,range-bit:11;pass-bit:10"),
+            header.ends_with(
+                ",smpc_trunc_failures,smpc_range_failures,smpc_opened,consensus_conflicts"
+            )
+        );
+        assert!(
+            line.trim_end().ends_with(",3,2,range-bit:11;pass-bit:10,4"),
             "{line}"
         );
+        assert_eq!(column_kind("consensus_conflicts"), Some(ColumnKind::Int));
         assert_eq!(
             header.split(',').count(),
             line.trim_end().split(',').count()

@@ -31,6 +31,7 @@ pub(crate) fn empty_row(round: usize, test: Metrics) -> RoundRow {
         view_changes: 0,
         forks: 0,
         reorg_depth: 0,
+        conflicts: 0,
         agreement_us: None,
         consensus_by_type: Vec::new(),
         times: PhaseTimes::default(),
@@ -123,6 +124,7 @@ pub(crate) fn run(
     row.view_changes = commit.view_changes;
     row.forks = commit.forks;
     row.reorg_depth = commit.reorg_depth;
+    row.conflicts = commit.conflicts;
     row.agreement_us = agreement_us;
     row.consensus_by_type = commit.by_type;
     row.times = times;

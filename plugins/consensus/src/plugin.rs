@@ -159,16 +159,16 @@ where
     }
 
     fn check(&self, validators: usize) -> Result<(), PluginError> {
-        self.net.check(validators).map_err(|e| self.fail(e))?;
+        // The network may name every simulated node, clones (PoA's clone attack) included.
+        let nodes = (self.make)(validators).map_err(|e| self.fail(e))?;
+        self.net.check(nodes.len()).map_err(|e| self.fail(e))?;
         if let Some(c) = self.crashes.iter().find(|c| c.node >= validators) {
             return Err(self.fail(format!(
                 "crash of node {}, but there are {validators} validators",
                 c.node
             )));
         }
-        (self.make)(validators)
-            .map(|_| ())
-            .map_err(|e| self.fail(e))
+        Ok(())
     }
 
     fn commit(
@@ -192,6 +192,7 @@ where
             (0..validators).filter(|&i| h[i]).collect()
         };
         let (_, forks0, reorg0) = counters(sim, &honest);
+        let conflicts0 = sim.metrics.conflicts(&sim.honest()).len() as u64;
         let deciders = |s: &Simulation<N>| -> Vec<NodeId> {
             honest
                 .iter()
@@ -237,6 +238,7 @@ where
             cost.messages += m;
             cost.bytes += b;
         }
+        let conflicts = sim.metrics.conflicts(&sim.honest()).len() as u64 - conflicts0;
         self.decided_view = decided_view;
         Ok(CommitReport {
             finalized,
@@ -246,6 +248,7 @@ where
             forks: forks1 - forks0,
             // The deepest reorganisation so far, when this commit saw a deeper one.
             reorg_depth: if reorg > reorg0 { reorg } else { 0 },
+            conflicts,
             by_type,
             sealers: Some(sealers),
         })

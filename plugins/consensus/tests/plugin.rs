@@ -122,3 +122,32 @@ fn nobody_up_is_not_final_and_a_lagging_replica_does_not_hold_the_block_back() {
         assert_eq!(rep.sealers, Some(vec![0, 1, 2]));
     }
 }
+
+/// The conflicting heights that `rounds` commits of PoA under the clone attack report: five
+/// authorities, authority 4's key also on node 5, the network split into {0, 1, 4} and
+/// {2, 3, 5} from 5.5 s to 30.5 s (`tests/poa_byzantine.rs` has the attack's anatomy).
+fn clone_attack_conflicts(finality: &str, rounds: usize) -> u64 {
+    let params = format!(
+        "finality = {finality}\nclones = [4]\nblock-timeout-us = 4000000\n\
+         network = {{ partitions = [{{ start-us = 5500000, heal-us = 30500000, groups = [[0, 1, 4], [2, 3, 5]] }}] }}"
+    );
+    let mut c = plugin("poa", &params).unwrap();
+    c.check(5).unwrap();
+    (1..=rounds)
+        .map(|r| c.commit(&ctx(r, 5), &txs(r as u32)).unwrap().conflicts)
+        .sum()
+}
+
+#[test]
+fn commits_report_the_clone_attacks_safety_violations_under_half_finality_only() {
+    let half = clone_attack_conflicts("0.5", 12);
+    assert!(
+        half > 0,
+        "the clone attack under the 1/2 rule split finality"
+    );
+    assert_eq!(clone_attack_conflicts("0.6667", 12), 0);
+    // A fault-free network reports none.
+    let mut c = plugin("poa", "").unwrap();
+    let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
+    assert_eq!(rep.conflicts, 0);
+}
