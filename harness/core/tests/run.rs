@@ -424,3 +424,25 @@ fn cross_hospital_verdicts_are_each_validators_and_only_a_lying_majority_turns_t
     let (set, _) = round_2(&with_liars("[1, 2, 3]"));
     assert_ne!(set, "[1, 2, 3, 4]");
 }
+
+#[test]
+fn a_run_under_the_clone_attack_counts_its_forks_under_half_finality_only() {
+    let Some(data) = real_data_dir() else { return };
+    // Five PoA authorities, authority 4's key also on a sixth node, the network split into
+    // {0, 1, 4} and {2, 3, 5} from 5.5 s to 30.5 s of simulated time.
+    let run = |finality: &str| {
+        let text = format!(
+            "{}\n[consensus]\nkind = \"poa\"\nfinality = {finality}\nclones = [4]\n\
+             block-timeout-us = 4000000\nnetwork = {{ partitions = [{{ start-us = 5500000, \
+             heal-us = 30500000, groups = [[0, 1, 4], [2, 3, 5]] }}] }}\n",
+            config_text(5, 8)
+        );
+        let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+        run.rounds.iter().map(|r| r.conflicts).sum::<u64>()
+    };
+    assert!(
+        run("0.5") > 0,
+        "the clone attack split finality under the 1/2 rule"
+    );
+    assert_eq!(run("0.6667"), 0);
+}

@@ -8,8 +8,9 @@
 //! balanced accuracy (whether a model learned at all: 1/C is chance), the share of malicious updates rejected (TPR), the share of
 //! honest updates rejected (FPR), the backdoor success rate where an attack plants one, the
 //! number of seeds, and the threat model of the row (SMPC security, attacker knowledge,
-//! whether updates were read in the clear). A CI from fewer than 3 seeds is not drawn: the
-//! cell says `n < 3`.
+//! whether updates were read in the clear; `LEDGER FORKED` with the count when any round of the
+//! group's cells saw honest validators finalize different blocks, `consensus_conflicts`). A CI
+//! from fewer than 3 seeds is not drawn: the cell says `n < 3`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -123,6 +124,27 @@ fn other_axes(s: &Sweep) -> Vec<&str> {
         .collect()
 }
 
+/// The `consensus_conflicts` of every round of the cells in summary row `r`'s group (the rounds
+/// whose axis and threat columns all equal the row's): safety violations of the ledger.
+fn conflicts_of(s: &Sweep, r: &[String]) -> u64 {
+    let (t, rounds) = (&s.summary, &s.rounds);
+    let Some(col) = rounds.col("consensus_conflicts") else {
+        return 0;
+    };
+    let keys: Vec<(usize, &str)> = t
+        .header
+        .iter()
+        .filter(|c| !NOT_AXES.contains(&c.as_str()))
+        .filter_map(|c| Some((rounds.col(c)?, t.get(r, c))))
+        .collect();
+    rounds
+        .rows
+        .iter()
+        .filter(|row| keys.iter().all(|&(i, v)| row[i] == v))
+        .filter_map(|row| row[col].parse::<u64>().ok())
+        .sum()
+}
+
 /// One group's labels and metrics.
 struct Row {
     dataset: String,
@@ -148,11 +170,15 @@ impl Row {
             .into_iter()
             .map(|c| short(t.get(r, c)))
             .collect();
-        let threat = ["threat_smpc", "threat_attacker", "threat_plaintext"]
+        let mut threat = ["threat_smpc", "threat_attacker", "threat_plaintext"]
             .iter()
             .map(|c| t.get(r, c))
             .collect::<Vec<_>>()
             .join(", ");
+        let conflicts = conflicts_of(s, r);
+        if conflicts > 0 {
+            let _ = write!(threat, "; LEDGER FORKED: {conflicts} conflicting heights");
+        }
         let or_base = |v: String, b: &str| if v.is_empty() { b.to_owned() } else { v };
         Self {
             dataset: or_base(t.get(r, DATASET).to_owned(), &base.dataset),
@@ -233,6 +259,37 @@ mod tests {
             "| p | lie + 0.3 | smpc-verify | 0.850 [0.840, 0.860] | — | 0.500 | — | — | 3 | semi-honest, omniscient, false |"
         );
         assert!(lines[3].contains("| fedavg | 0.800 (n < 3) |"), "{md}");
+    }
+
+    #[test]
+    fn a_group_whose_ledger_forked_says_so() {
+        let summary = Table::parse(
+            "group,consensus,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,metric,n,mean,std,ci95_low,ci95_high\n\
+             a,poa-half,plaintext,byzantine f=2,none,false,test_accuracy,1,0.8,,,\n\
+             b,poa-two-thirds,plaintext,byzantine f=1,none,false,test_accuracy,1,0.8,,,\n",
+        )
+        .unwrap();
+        let rounds = Table::parse(
+            "cell,consensus,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,round,consensus_conflicts\n\
+             x,poa-half,plaintext,byzantine f=2,none,false,1,0\n\
+             x,poa-half,plaintext,byzantine f=2,none,false,2,3\n\
+             y,poa-two-thirds,plaintext,byzantine f=1,none,false,1,0\n",
+        )
+        .unwrap();
+        let s = Sweep {
+            cells: Table::parse("cell,index,grid,status,error\n").unwrap(),
+            rounds,
+            clients: Table::parse("cell\n").unwrap(),
+            summary,
+            axes: vec![],
+        };
+        let md = table(&s, &Base::default()).unwrap();
+        let lines: Vec<&str> = md.lines().collect();
+        assert!(
+            lines[2].ends_with("| plaintext, none, false; LEDGER FORKED: 3 conflicting heights |"),
+            "{md}"
+        );
+        assert!(lines[3].ends_with("| plaintext, none, false |"), "{md}");
     }
 
     #[test]
