@@ -8,8 +8,14 @@ use rand::Rng as _;
 use securefl_api::{Transaction, TxKind};
 use securefl_core::ledger::{self, Chain, Keyring, model_file, store, verify_run};
 
-/// Writes a genesis block and `rounds` round blocks with their model files into `dir`.
+/// Writes a genesis block and `rounds` round blocks with their model files into `dir`, each round
+/// block sealed by 3 of the 4 validators.
 fn write_run(dir: &Path, rounds: u32) {
+    write_sealed(dir, rounds, &[0, 1, 2]);
+}
+
+/// `write_run` with each round block sealed by `sealers`.
+fn write_sealed(dir: &Path, rounds: u32, sealers: &[usize]) {
     let mut chain = Chain::new(Keyring::derive(7, 4, 4));
     let mut global: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
     let save = |round: u32, block: &ledger::Block, global: &[f32]| {
@@ -36,7 +42,7 @@ fn write_run(dir: &Path, rounds: u32) {
             author: 0,
             payload: ledger::model_hash(&global).to_vec(),
         });
-        let block = chain.seal(r, &txs, r % 4, &[0, 1, 2], 1_000 * u64::from(r));
+        let block = chain.seal(r, &txs, r % 4, sealers, 1_000 * u64::from(r));
         save(r, &block, &global);
     }
     fs::write(
@@ -54,6 +60,17 @@ fn a_written_chain_verifies() {
     assert_eq!((v.blocks, v.models), (4, 4));
     let text = ledger::show_run(dir.path()).unwrap();
     assert!(text.contains("block 3 round 3"), "{text}");
+}
+
+#[test]
+fn a_block_sealed_by_no_majority_of_validators_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sealed(dir.path(), 2, &[0, 1]);
+    let err = verify_run(dir.path()).unwrap_err();
+    assert!(
+        err.contains("block 1") && err.contains("sealed by 2 of 4 validators, not a majority"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -146,8 +146,12 @@ fn check_block(i: usize, b: &Block, prev: &[u8; 32], keys: &mut Keys) -> Result<
     let seal = Block::seal_message(&h.hash());
     let sealers =
         check_sigs(keys, Role::Validator, &b.seals, &seal).map_err(|e| format!("seal: {e}"))?;
-    if sealers == 0 {
-        return Err("no validator sealed it".into());
+    // A block is final only once a strict majority of the validators hold it final (the
+    // consensus plugins' rule), and each of those seals it.
+    if 2 * sealers <= validators {
+        return Err(format!(
+            "sealed by {sealers} of {validators} validators, not a majority"
+        ));
     }
     for (j, t) in b.txs.iter().enumerate() {
         check_tx(keys, validators, h.round, t)
