@@ -230,9 +230,20 @@ mod tests {
     use super::*;
     use crate::table::Table;
 
+    /// `results.md` of a sweep with these summary and round tables.
+    fn rendered(summary: Table, rounds: Table) -> String {
+        let s = Sweep {
+            cells: Table::parse("cell,index,grid,status,error\n").unwrap(),
+            rounds,
+            clients: Table::parse("cell\n").unwrap(),
+            summary,
+            axes: vec![],
+        };
+        table(&s, &Base::default()).unwrap()
+    }
+
     #[test]
     fn one_row_per_group_with_ci_only_from_three_seeds() {
-        let empty = Table::parse("cell\n").unwrap();
         let summary = Table::parse(
             "group,dataset.flag,attack+adversary.fraction,defense,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,metric,n,mean,std,ci95_low,ci95_high\n\
              a,p,\"{ kind = \"\"lie\"\" } + 0.3\",\"{ kind = \"\"smpc-verify\"\" }\",semi-honest,none,omniscient,false,test_accuracy,3,0.85,0.01,0.84,0.86\n\
@@ -240,14 +251,7 @@ mod tests {
              b,p,\"{ kind = \"\"lie\"\" } + 0.3\",fedavg,semi-honest,none,omniscient,false,test_accuracy,2,0.80,0.01,0.79,0.81\n",
         )
         .unwrap();
-        let s = Sweep {
-            cells: Table::parse("cell,index,grid,status,error\n").unwrap(),
-            rounds: empty.clone(),
-            clients: empty,
-            summary,
-            axes: vec![],
-        };
-        let md = table(&s, &Base::default()).unwrap();
+        let md = rendered(summary, Table::parse("cell\n").unwrap());
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines.len(), 4, "{md}");
         assert_eq!(
@@ -276,14 +280,7 @@ mod tests {
              y,poa-two-thirds,plaintext,byzantine f=1,none,false,1,0\n",
         )
         .unwrap();
-        let s = Sweep {
-            cells: Table::parse("cell,index,grid,status,error\n").unwrap(),
-            rounds,
-            clients: Table::parse("cell\n").unwrap(),
-            summary,
-            axes: vec![],
-        };
-        let md = table(&s, &Base::default()).unwrap();
+        let md = rendered(summary, rounds);
         let lines: Vec<&str> = md.lines().collect();
         assert!(
             lines[2].ends_with("| plaintext, none, false; LEDGER FORKED: 3 conflicting heights |"),
@@ -294,21 +291,13 @@ mod tests {
 
     #[test]
     fn other_axes_get_columns_of_their_own() {
-        let empty = Table::parse("cell\n").unwrap();
         let summary = Table::parse(
             "group,defense,dataset.flag,partition.alpha,attack+adversary.fraction,adversary.report-classes,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,metric,n,mean,std,ci95_low,ci95_high\n\
              a,fedavg,p,0.1,none + 0.0,,semi-honest,none,none,false,test_accuracy,3,0.626,0.01,0.625,0.628\n\
              a,fedavg,p,0.1,none + 0.0,,semi-honest,none,none,false,test_balanced_accuracy,3,0.501,0.01,0.5,0.502\n",
         )
         .unwrap();
-        let s = Sweep {
-            cells: Table::parse("cell,index,grid,status,error\n").unwrap(),
-            rounds: empty.clone(),
-            clients: empty,
-            summary,
-            axes: vec![],
-        };
-        let md = table(&s, &Base::default()).unwrap();
+        let md = rendered(summary, Table::parse("cell\n").unwrap());
         let lines: Vec<&str> = md.lines().collect();
         assert!(
             lines[0].starts_with("| dataset | alpha | report-classes | attack | defense |"),

@@ -85,7 +85,7 @@ impl<P: Mpc> Shared<P> {
     /// `bit` AND model `id`'s kept conditions (`None` when neither exists). The conditions stay
     /// for the round: every pass bit the model opens includes them (one per validator when
     /// each validator judges it on a split of its own).
-    fn and_pending(&mut self, p: &mut P, id: ShareId, bit: Option<P::B>) -> Option<P::B> {
+    fn and_pending(&self, p: &mut P, id: ShareId, bit: Option<P::B>) -> Option<P::B> {
         match (bit, self.pending[id.0].clone()) {
             (Some(b), Some(c)) => Some(p.and(&b, &c)),
             (b, c) => b.or(c),
