@@ -143,6 +143,12 @@ pub trait Consensus: Send {
     /// The faults tolerated by this configuration.
     fn fault_model(&self) -> FaultModel;
 
+    /// How many validator seals prove a block final on the ledger: the protocol's commit
+    /// quorum (PBFT's ⌈(n+f+1)/2⌉), at least a strict majority of `validators` (the default).
+    fn seal_quorum(&self, validators: usize) -> usize {
+        validators / 2 + 1
+    }
+
     /// Refuses impossible settings (PBFT with n < 3f + 1).
     fn check(&self, _validators: usize) -> Result<(), PluginError> {
         Ok(())

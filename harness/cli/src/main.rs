@@ -130,6 +130,13 @@ enum LedgerAction {
     Verify {
         /// The run folder.
         run_dir: PathBuf,
+        /// The hash the genesis block must have (64 hex digits): pins the key directory.
+        #[arg(long, value_name = "HASH")]
+        genesis: Option<String>,
+        /// The hash the last block must have (64 hex digits); without it, the run's
+        /// manifest.toml says where the chain ends.
+        #[arg(long, value_name = "HASH")]
+        tip: Option<String>,
     },
     /// Print the chain readably.
     Show {
@@ -273,8 +280,21 @@ impl Failure {
 fn ledger(action: LedgerAction) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     let text = match action {
-        LedgerAction::Verify { run_dir } => {
-            let v = securefl_core::ledger::verify_run(&run_dir).map_err(Failure::run)?;
+        LedgerAction::Verify {
+            run_dir,
+            genesis,
+            tip,
+        } => {
+            let hash = |flag: &str, text: Option<String>| {
+                text.map(|t| securefl_core::ledger::unhex32(&t))
+                    .transpose()
+                    .map_err(|e| Failure::input(format!("--{flag}: {e}")))
+            };
+            let anchor = securefl_core::ledger::Anchor {
+                genesis: hash("genesis", genesis)?,
+                tip: hash("tip", tip)?,
+            };
+            let v = securefl_core::ledger::verify_run(&run_dir, &anchor).map_err(Failure::run)?;
             format!(
                 "ledger sound: {} blocks, {} global models match their files, tip {}\n",
                 v.blocks,

@@ -206,7 +206,7 @@ fn a_pbft_run_ledger_verifies_and_a_tampered_copy_does_not() {
         stderr.contains("manifest.toml: [ledger] records 3 blocks"),
         "{stderr}"
     );
-    std::fs::write(&manifest, text).unwrap();
+    std::fs::write(&manifest, &text).unwrap();
     // One flipped byte in the middle of the ledger: exit 1, one line naming the block.
     let ledger = out.join("ledger.bin");
     let mut bytes = std::fs::read(&ledger).unwrap();
@@ -221,6 +221,41 @@ fn a_pbft_run_ledger_verifies_and_a_tampered_copy_does_not() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    bytes[mid] ^= 0x40;
+    std::fs::write(&ledger, &bytes).unwrap();
+    // The pins: a wrong genesis is refused; the right tip stands in for a lost manifest.
+    let (genesis, tip) = (anchor_of(&text, "genesis"), anchor_of(&text, "tip"));
+    let pinned = |flag: &str, hash: &str| {
+        let args = ["ledger", "verify", out.to_str().unwrap(), flag, hash];
+        securefl(&args, &real, &cache)
+    };
+    let wrong = pinned("--genesis", &tip);
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains(&format!("the genesis block is {genesis}")),
+        "{stderr}"
+    );
+    // The forgery: cut the chain at a block boundary, delete the manifest and the final model.
+    std::fs::remove_file(&manifest).unwrap();
+    std::fs::remove_file(out.join("global_model.f32")).unwrap();
+    assert!(pinned("--tip", &tip).status.success());
+    let records = securefl_core::ledger::store::read(&ledger).unwrap();
+    std::fs::write(&ledger, &bytes[..records[2].0]).unwrap();
+    let cut = verify(&out);
+    let stderr = String::from_utf8_lossy(&cut.stderr);
+    assert_eq!(cut.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no manifest.toml: cannot tell where the chain ends"),
+        "{stderr}"
+    );
+    let stderr = String::from_utf8_lossy(&pinned("--tip", &tip).stderr).into_owned();
+    assert!(stderr.contains("the last block is"), "{stderr}");
+}
+
+/// The `[ledger]` hash `key` of a manifest's text.
+fn anchor_of(manifest: &str, key: &str) -> String {
+    let at = manifest.find(&format!("\n{key} = \"")).unwrap() + key.len() + 5;
+    manifest[at..at + 64].to_owned()
 }
 
 #[test]

@@ -171,6 +171,21 @@ pub struct TrainConfig {
     pub optimizer: Optimizer,
 }
 
+/// The ledger's signing keys (see `ledger::keys`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LedgerConfig {
+    /// A key directory the run does not publish (relative to the config file unless absolute):
+    /// keys are read from it, and those missing drawn and written into it. Without it, keys are
+    /// drawn from the OS's randomness for the run and discarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<String>,
+    /// Keys derived from the run seed: byte-identical ledgers, forgeable by anyone holding the
+    /// manifest (tests only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seeded_keys: bool,
+}
+
 /// A fully parsed experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -206,6 +221,8 @@ pub struct Config {
     pub smpc: PluginSpec,
     /// The consensus protocol.
     pub consensus: PluginSpec,
+    /// The ledger's keys.
+    pub ledger: LedgerConfig,
 }
 
 /// The file's top level, as serde sees it.
@@ -229,6 +246,8 @@ struct RawConfig {
     defense: Option<toml::Spanned<toml::Table>>,
     smpc: Option<toml::Spanned<toml::Table>>,
     consensus: Option<toml::Spanned<toml::Table>>,
+    #[serde(default)]
+    ledger: LedgerConfig,
 }
 
 impl Config {
@@ -303,6 +322,7 @@ impl Config {
             defense: plugin("defense", raw.defense, "fedavg")?,
             smpc: plugin("smpc", raw.smpc, "none")?,
             consensus: plugin("consensus", raw.consensus, "none")?,
+            ledger: raw.ledger,
         };
         crate::validate::validate(&cfg)?;
         Ok(cfg)
@@ -344,7 +364,18 @@ impl Config {
             .map(|p| toml::Value::Table(p.to_table()))
             .collect();
         t.insert("pre-aggregators".into(), toml::Value::Array(pre));
+        // Only when set, so that configs without it keep their sweep cell ids.
+        if self.ledger != LedgerConfig::default() {
+            t.insert("ledger".into(), to_value(&self.ledger));
+        }
         t
+    }
+
+    /// The key directory of `[ledger] keys`, relative to the config file unless absolute.
+    pub fn key_dir(&self) -> Option<PathBuf> {
+        let keys = self.ledger.keys.as_ref()?;
+        let base = self.path.parent().unwrap_or(Path::new(""));
+        Some(base.join(keys))
     }
 
     /// An error about `section` of this config, pointing at `field` when given.

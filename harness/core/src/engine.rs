@@ -49,6 +49,25 @@ pub struct Experiment {
     pub(crate) ledger_time_us: u64,
 }
 
+/// The ledger's keys (`[ledger]`): from the key directory, from the seed, or fresh.
+fn keyring(cfg: &Config) -> Result<Keyring, RunError> {
+    let (hospitals, validators) = (cfg.federation.hospitals, cfg.federation.validators());
+    if cfg.ledger.seeded_keys {
+        let seed = derive_seed(cfg.seed, &["ledger"]);
+        return Ok(Keyring::derive(seed, hospitals, validators));
+    }
+    match cfg.key_dir() {
+        Some(dir) => Keyring::load_or_create(&dir, hospitals, validators).map_err(|e| {
+            RunError::Config(crate::ConfigError {
+                path: cfg.path.clone(),
+                line: crate::config::line_of_key_after(&cfg.source, "keys", 1),
+                message: format!("[ledger] `keys`: {e}"),
+            })
+        }),
+        None => Ok(Keyring::generate(hospitals, validators)),
+    }
+}
+
 /// What a finished run returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunResult {
@@ -71,11 +90,8 @@ impl Experiment {
         jobs: usize,
     ) -> Result<Self, RunError> {
         let malicious = adversary::choose(&cfg);
-        let (cfg_seed, hospitals, validators) = (
-            cfg.seed,
-            cfg.federation.hospitals,
-            cfg.federation.validators(),
-        );
+        let keys = keyring(&cfg)?;
+        let quorum = plugins.consensus.seal_quorum(cfg.federation.validators());
         let dataset = plugins
             .dataset
             .load(data)
@@ -117,11 +133,7 @@ impl Experiment {
             validation_share: None,
             hospital_validation: Vec::new(),
             trigger_set,
-            chain: Chain::new(Keyring::derive(
-                derive_seed(cfg_seed, &["ledger"]),
-                hospitals,
-                validators,
-            )),
+            chain: Chain::new(keys, quorum),
             ledger_time_us: 0,
         })
     }

@@ -89,6 +89,13 @@ pub fn render(build: &BuildInfo, facts: &RunFacts<'_>) -> String {
     let genesis = facts.ledger.genesis_hash().unwrap_or_default();
     ledger.insert("genesis".into(), hex(&genesis).into());
     ledger.insert("tip".into(), hex(&facts.ledger.tip()).into());
+    // Where the signing keys came from: whether the run folder's reader could re-sign.
+    let keys = match (&facts.cfg.ledger.keys, facts.cfg.ledger.seeded_keys) {
+        (_, true) => "seeded: derived from the run seed, forgeable by anyone holding this file",
+        (Some(_), _) => "key directory: not published with the run",
+        (None, _) => "ephemeral: drawn from OS randomness and discarded after the run",
+    };
+    ledger.insert("keys".into(), keys.into());
     doc.insert("ledger".into(), toml::Value::Table(ledger));
     let plugins = facts.plugins.used.iter().map(|used| {
         let info = &used.info;

@@ -33,7 +33,20 @@ pub(crate) fn validate(cfg: &Config) -> Result<(), ConfigError> {
     at_least(cfg, "train", "local-epochs", cfg.train.local_epochs, 1)?;
     at_least(cfg, "train", "batch-size", cfg.train.batch_size, 1)?;
     check_optimizer(cfg)?;
+    check_ledger(cfg)?;
     check_adversary(cfg)
+}
+
+/// Keys come from one place.
+fn check_ledger(cfg: &Config) -> Result<(), ConfigError> {
+    if cfg.ledger.keys.is_some() && cfg.ledger.seeded_keys {
+        return Err(ConfigError {
+            path: cfg.path.clone(),
+            line: crate::config::line_of_key_after(&cfg.source, "seeded-keys", 1),
+            message: "[ledger] `keys` and `seeded-keys` exclude each other: keys come from a key directory or from the seed".into(),
+        });
+    }
+    Ok(())
 }
 
 /// The name becomes a folder under `results/`: keep it a plain, safe file name.

@@ -269,3 +269,24 @@ fn cross_hospital_validation_needs_one_validator_per_hospital_and_the_class_rule
         "{err}"
     );
 }
+
+#[test]
+fn ledger_keys_come_from_one_place_and_round_trip() {
+    let base = config_text(3, 2);
+    let err = parse(&format!(
+        "{base}\n[ledger]\nkeys = \"k\"\nseeded-keys = true\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.contains("[ledger] `keys` and `seeded-keys` exclude each other"),
+        "{err}"
+    );
+    let err = parse(&format!("{base}\n[ledger]\nkey = \"k\"\n")).unwrap_err();
+    assert!(err.contains("unknown field `key`"), "{err}");
+    // Unset, it leaves the resolved config (and so sweep cell ids) as it was.
+    assert!(!parse(&base).unwrap().resolved().contains_key("ledger"));
+    let cfg = parse(&format!("{base}\n[ledger]\nkeys = \"keys/site\"\n")).unwrap();
+    let again = parse(&toml::to_string(&cfg.resolved()).unwrap()).unwrap();
+    assert_eq!(again.ledger, cfg.ledger);
+    assert_eq!(cfg.key_dir(), Some(Path::new("keys/site").to_path_buf()));
+}

@@ -40,6 +40,15 @@ fn run_to_folder(
     (dir, out, result)
 }
 
+/// The run's own chain ends, as its manifest would record them (the tests' manifests are
+/// stand-ins without `[ledger]`).
+fn anchor(exp: &Experiment) -> securefl_core::ledger::Anchor {
+    securefl_core::ledger::Anchor {
+        genesis: exp.ledger().genesis_hash(),
+        tip: Some(exp.ledger().tip()),
+    }
+}
+
 #[test]
 fn three_hospitals_two_rounds_beat_the_majority_class() {
     let Some(data) = real_data_dir() else { return };
@@ -88,7 +97,7 @@ fn three_hospitals_two_rounds_beat_the_majority_class() {
     );
     // The ledger: genesis, then a verdict block and an aggregation block per round; the
     // initial and each round's global model match their files.
-    let v = securefl_core::ledger::verify_run(&out).unwrap();
+    let v = securefl_core::ledger::verify_run(&out, &anchor(&exp)).unwrap();
     assert_eq!((v.blocks, v.models), (5, 3));
 }
 
@@ -193,7 +202,7 @@ fn a_backdoor_success_rate_is_reported_every_round() {
 fn aggregated_on_ledger(text: &str, data: &Path) -> String {
     let mut exp = experiment(text, data, 2);
     let (_dir, out, _) = run_to_folder(&mut exp);
-    securefl_core::ledger::verify_run(&out).unwrap();
+    securefl_core::ledger::verify_run(&out, &anchor(&exp)).unwrap();
     let shown = securefl_core::ledger::show_run(&out).unwrap();
     let line = shown.lines().find(|l| l.contains("aggregation")).unwrap();
     line[line.find('[').unwrap()..=line.find(']').unwrap()].to_owned()
@@ -403,7 +412,7 @@ fn cross_hospital_verdicts_are_each_validators_and_only_a_lying_majority_turns_t
     let round_2 = |text: &str| {
         let mut exp = experiment(text, &data, 2);
         let (_dir, out, run) = run_to_folder(&mut exp);
-        securefl_core::ledger::verify_run(&out).unwrap();
+        securefl_core::ledger::verify_run(&out, &anchor(&exp)).unwrap();
         let shown = securefl_core::ledger::show_run(&out).unwrap();
         let line = shown.lines().rfind(|l| l.contains("aggregation"));
         let line = line.unwrap();

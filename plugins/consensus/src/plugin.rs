@@ -54,10 +54,14 @@ impl Observed for crate::poa::Authority {
 /// Builds the nodes for `n` validators.
 pub type MakeNodes<N> = Box<dyn Fn(usize) -> Result<Vec<N>, String> + Send>;
 
+/// A function of the validator count: the fault model, the seal quorum.
+pub type OfValidators<T> = Box<dyn Fn(usize) -> T + Send>;
+
 /// A simulated protocol as a [`Consensus`] plugin.
 pub struct SimConsensus<N: Observed> {
     name: &'static str,
-    fault: Box<dyn Fn(usize) -> FaultModel + Send>,
+    fault: OfValidators<FaultModel>,
+    quorum: OfValidators<usize>,
     make: MakeNodes<N>,
     net: NetConfig,
     crashes: Vec<Crash>,
@@ -70,12 +74,12 @@ pub struct SimConsensus<N: Observed> {
 }
 
 impl<N: Observed> SimConsensus<N> {
-    /// The plugin `name` with its node builder, fault model, network, crash schedule and
-    /// per-block timeout.
+    /// The plugin `name` with its node builder, fault model, seal quorum, network, crash
+    /// schedule and per-block timeout.
     pub fn new(
         name: &'static str,
         make: MakeNodes<N>,
-        fault: Box<dyn Fn(usize) -> FaultModel + Send>,
+        (fault, quorum): (OfValidators<FaultModel>, OfValidators<usize>),
         net: NetConfig,
         crashes: Vec<Crash>,
         block_timeout: Time,
@@ -83,6 +87,7 @@ impl<N: Observed> SimConsensus<N> {
         Self {
             name,
             fault,
+            quorum,
             make,
             net,
             crashes,
@@ -158,6 +163,10 @@ where
         (self.fault)(self.validators)
     }
 
+    fn seal_quorum(&self, validators: usize) -> usize {
+        (self.quorum)(validators).max(validators / 2 + 1)
+    }
+
     fn check(&self, validators: usize) -> Result<(), PluginError> {
         // The network may name every simulated node, clones (PoA's clone attack) included.
         let nodes = (self.make)(validators).map_err(|e| self.fail(e))?;
@@ -223,10 +232,14 @@ where
         } else {
             (0, prev_view)
         };
-        // Validators (not clones) that hold it final, honest or not, seal it.
-        let sealers = (0..validators)
-            .filter(|&i| sim.metrics.batch_final.contains_key(&(i, batch.id)))
-            .collect();
+        // Its finality proof seals it: the validators whose votes made it final at the first
+        // honest validator that holds it final (a PBFT commit certificate, the Aura
+        // authorities that built on it), honest or not.
+        let sealers = honest
+            .iter()
+            .find_map(|&i| sim.metrics.batch_proof.get(&(i, batch.id)))
+            .map(|proof| proof.iter().copied().filter(|&v| v < validators).collect())
+            .unwrap_or_default();
         let mut cost = CostRecord::default();
         let mut by_type = Vec::new();
         for (kind, c) in &sim.metrics.by_type {

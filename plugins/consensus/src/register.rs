@@ -110,15 +110,16 @@ impl PoaPlugin {
 
 fn build_pbft(p: PbftPlugin) -> Box<dyn Consensus> {
     let params = p.params();
-    let fault_params = params.clone();
+    let (fault_params, quorum_params) = (params.clone(), params.clone());
     let make = Box::new(move |n: usize| Ok(Pbft::new(n, &params)?.replicas()));
     let fault = Box::new(move |n: usize| FaultModel::Byzantine {
         max_faulty: Pbft::new(n, &fault_params).map_or(0, |c| c.f()),
     });
+    let quorum = Box::new(move |n: usize| Pbft::new(n, &quorum_params).map_or(n, |c| c.quorum()));
     Box::new(SimConsensus::new(
         "pbft",
         make,
-        fault,
+        (fault, quorum),
         p.network,
         p.crashes,
         p.block_timeout_us,
@@ -129,7 +130,7 @@ fn build_poa(p: PoaPlugin) -> Result<Box<dyn Consensus>, String> {
     let params = p.params();
     params.check()?;
     let (faults, clones) = (p.faults, p.clones);
-    let fault_params = params.clone();
+    let (fault_params, quorum_params) = (params.clone(), params.clone());
     let make = Box::new(move |n: usize| {
         let mut behaviours = vec![poa::Behaviour::Honest; n];
         for f in &faults {
@@ -147,10 +148,11 @@ fn build_poa(p: PoaPlugin) -> Result<Box<dyn Consensus>, String> {
     let fault = Box::new(move |n: usize| FaultModel::Byzantine {
         max_faulty: (2 * fault_params.signers_needed(n)).saturating_sub(n + 1),
     });
+    let quorum = Box::new(move |n: usize| quorum_params.signers_needed(n));
     Ok(Box::new(SimConsensus::new(
         "poa",
         make,
-        fault,
+        (fault, quorum),
         p.network,
         p.crashes,
         p.block_timeout_us,

@@ -44,8 +44,12 @@ fn pbft_commits_each_block_with_the_analytic_message_count() {
         let kinds: Vec<&str> = rep.by_type.iter().map(|(k, _, _)| k.as_str()).collect();
         assert_eq!(kinds, ["commit", "pre-prepare", "prepare"]);
         assert_eq!(rep.view_changes, 0);
+        // Its seals are a commit certificate: at least the quorum ceil((7+2+1)/2) = 5.
+        let sealers = rep.sealers.unwrap();
+        assert!(sealers.len() >= c.seal_quorum(7), "{sealers:?}");
     }
     assert_eq!(c.fault_model(), FaultModel::Byzantine { max_faulty: 2 });
+    assert_eq!(c.seal_quorum(7), 5);
 }
 
 #[test]
@@ -88,6 +92,9 @@ fn poa_commits_blocks_and_refuses_bad_parameters() {
     let kinds: Vec<&str> = rep.by_type.iter().map(|(k, _, _)| k.as_str()).collect();
     assert_eq!(kinds, ["block"]);
     assert_eq!(rep.cost.messages % 3, 0, "n - 1 messages per block");
+    // Sealed by the 3 distinct authorities that built on it, the quorum.
+    assert_eq!(c.seal_quorum(4), 3);
+    assert_eq!(rep.sealers.map(|s| s.len()), Some(3));
     let err = plugin("poa", "finality = 0.4").err().unwrap();
     assert!(err.contains("finality"), "{err}");
 }

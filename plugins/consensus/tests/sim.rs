@@ -41,6 +41,7 @@ impl Node for Echo {
             height: msg.0,
             digest: [msg.0 as u8; 32],
             batches: vec![msg.0],
+            proof: vec![from],
         }]
     }
     fn on_timer(&mut self, _now: Time, _id: u64) -> Vec<Action<Ping>> {

@@ -1,5 +1,6 @@
-//! Builds the chain a run records: a genesis block with the key directory and the initial
-//! model's hash, then one block per finalized batch of round records, each signed and sealed.
+//! Builds the chain a run records: a genesis block with the key directory (the seal quorum and
+//! every public key) and the initial model's hash, then one block per finalized batch of round
+//! records, each signed and sealed.
 
 use ed25519_dalek::VerifyingKey;
 use securefl_api::{Transaction, TxKind};
@@ -12,16 +13,19 @@ use super::model_hash;
 /// The chain being written.
 pub struct Chain {
     keys: Keyring,
+    quorum: u32,
     prev: [u8; 32],
     height: u64,
     genesis: Option<[u8; 32]>,
 }
 
 impl Chain {
-    /// An empty chain signed with `keys`.
-    pub fn new(keys: Keyring) -> Self {
+    /// An empty chain signed with `keys`, whose blocks count with `quorum` validator seals (the
+    /// consensus protocol's commit quorum, recorded in genesis).
+    pub fn new(keys: Keyring, quorum: usize) -> Self {
         Self {
             keys,
+            quorum: quorum as u32,
             prev: [0; 32],
             height: 0,
             genesis: None,
@@ -51,7 +55,7 @@ impl Chain {
             kind: TxKind::KeyDirectory,
             round: 0,
             author: 0,
-            payload: encode_directory(&self.keys.directory()),
+            payload: encode_directory(self.quorum, &self.keys.directory()),
         };
         let model = Transaction {
             kind: TxKind::GlobalModel,
@@ -142,18 +146,24 @@ pub fn signers(kind: TxKind) -> Signers {
     }
 }
 
-/// The key directory's payload: `(role u8 · index u32 · key 32)` per key.
-pub fn encode_directory(dir: &[(Role, u32, VerifyingKey)]) -> Vec<u8> {
+/// The key directory's payload: the seal quorum (u32), then `(role u8 · index u32 · key 32)`
+/// per key.
+pub fn encode_directory(quorum: u32, dir: &[(Role, u32, VerifyingKey)]) -> Vec<u8> {
     let mut w = Writer::default();
+    w.u32(quorum);
     for (role, i, key) in dir {
         w.u8(role.byte()).u32(*i).raw(key.as_bytes());
     }
     w.0
 }
 
+/// A decoded key directory: the seal quorum and the public keys.
+pub type Directory = (u32, Vec<(Role, u32, VerifyingKey)>);
+
 /// Reads a key directory payload.
-pub fn decode_directory(payload: &[u8]) -> Result<Vec<(Role, u32, VerifyingKey)>, String> {
+pub fn decode_directory(payload: &[u8]) -> Result<Directory, String> {
     let mut r = Reader::new(payload);
+    let quorum = r.u32()?;
     let mut out = Vec::new();
     while r.remaining() > 0 {
         let role = Role::from_byte(r.u8()?).ok_or("unknown key role")?;
@@ -162,5 +172,5 @@ pub fn decode_directory(payload: &[u8]) -> Result<Vec<(Role, u32, VerifyingKey)>
             .map_err(|_| format!("{} {index}: not an ed25519 key", role.as_str()))?;
         out.push((role, index, key));
     }
-    Ok(out)
+    Ok((quorum, out))
 }

@@ -1,13 +1,15 @@
 //! The ledger: the transactions a round records (model commitments, verdicts, the aggregation
 //! and the new global model's hash, blake2b-256 of the flat little-endian f32 weights), signed
-//! with ed25519 keys derived from the run seed ([`keys`]), in blocks chained by blake2b with a
-//! Merkle root of their transactions ([`block`], [`chain`]), appended to `ledger.bin` in the
-//! run folder ([`store`]), and checked ([`verify`]) or printed ([`show`]) by `securefl ledger`.
+//! with ed25519 keys that the run folder does not hold ([`keys`]), in blocks chained by blake2b
+//! with a Merkle root of their transactions and sealed by the consensus protocol's quorum
+//! ([`block`], [`chain`]), appended to `ledger.bin` in the run folder ([`store`]), and checked
+//! ([`verify`], [`semantics`]) or printed ([`show`]) by `securefl ledger`.
 
 pub mod block;
 pub mod chain;
 pub mod codec;
 pub mod keys;
+pub mod semantics;
 pub mod show;
 pub mod store;
 pub mod verify;
@@ -16,7 +18,7 @@ pub use block::Block;
 pub use chain::Chain;
 pub use keys::Keyring;
 pub use show::show_run;
-pub use verify::{Verified, model_file, verify_run};
+pub use verify::{Anchor, Verified, model_file, verify_run};
 
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
@@ -36,6 +38,19 @@ pub fn model_hash(weights: &[f32]) -> [u8; 32] {
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The 32 bytes written as 64 hex digits (a hash, a secret key).
+pub fn unhex32(text: &str) -> Result<[u8; 32], String> {
+    let bad = || format!("{text:?} is not 64 hex digits");
+    if text.len() != 64 || !text.is_ascii() {
+        return Err(bad());
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(out)
 }
 
 /// A round's first block, the verdicts: one `model-commitment` per hospital, authored and signed

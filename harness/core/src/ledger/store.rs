@@ -29,9 +29,14 @@ pub fn append(path: &Path, block: &Block) -> std::io::Result<()> {
 /// One record of the file: where it starts and the block, or why it could not be read.
 pub type Record = (usize, Result<Block, String>);
 
-/// Reads every record; stops at the first that cannot be framed (its error is the last item).
+/// Reads every record of the file at `path` (see [`parse`]).
 pub fn read(path: &Path) -> Result<Vec<Record>, String> {
-    let bytes = fs::read(path).map_err(|e| e.to_string())?;
+    parse(&fs::read(path).map_err(|e| e.to_string())?)
+}
+
+/// Every record of a ledger file's bytes; stops at the first that cannot be framed (its error
+/// is the last item).
+pub fn parse(bytes: &[u8]) -> Result<Vec<Record>, String> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(format!(
             "does not start with the ledger magic {:?}",

@@ -208,6 +208,7 @@ impl Replica {
                 height: seq,
                 digest: block.digest,
                 batches,
+                proof: block.commits.clone(),
             });
             self.chain.push(block);
             if seq.is_multiple_of(self.k) {

@@ -325,7 +325,8 @@ impl Authority {
     /// Emits `Finalize` for every block rolling finality newly makes final, in order.
     fn finalize(&mut self) -> Vec<Action<Msg>> {
         let mut out = Vec::new();
-        for b in self.chain.advance_finality() {
+        let (newly, proof) = self.chain.advance_finality();
+        for b in newly {
             let mut batches = Vec::with_capacity(b.batches.len());
             for batch in &b.batches {
                 // A batch already final (a Byzantine block may repeat one) is not final twice.
@@ -338,6 +339,7 @@ impl Authority {
                 height: b.height,
                 digest: b.digest,
                 batches,
+                proof: proof.clone(),
             });
         }
         out

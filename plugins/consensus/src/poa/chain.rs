@@ -199,8 +199,9 @@ impl Chain {
     }
 
     /// Applies rolling finality to the best chain: returns the newly final blocks, lowest
-    /// first, and moves the finalized block to the highest of them.
-    pub fn advance_finality(&mut self) -> Vec<Arc<Block>> {
+    /// first, with the distinct authorities whose blocks from them to the head made them final,
+    /// and moves the finalized block to the highest of them.
+    pub fn advance_finality(&mut self) -> (Vec<Arc<Block>>, Vec<usize>) {
         let segment = self.unfinalized();
         let mut seen = vec![false; self.n];
         let mut count = 0;
@@ -218,12 +219,13 @@ impl Chain {
             }
         }
         let Some(i) = last_final else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
         let mut newly: Vec<Arc<Block>> = segment[i..].to_vec();
         newly.reverse();
         self.finalized = segment[i].clone();
-        newly
+        let authors = (0..self.n).filter(|&a| seen[a]).collect();
+        (newly, authors)
     }
 
     /// The best chain from genesis to the head, by digest.

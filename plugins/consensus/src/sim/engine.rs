@@ -237,12 +237,14 @@ impl<N: Node> Simulation<N> {
                     height,
                     digest,
                     batches,
+                    proof,
                 } => self.metrics.finalize(Finality {
                     node,
                     height,
                     digest,
                     time: self.now,
                     batches,
+                    proof,
                 }),
             }
         }

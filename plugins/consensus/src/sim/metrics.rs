@@ -27,6 +27,8 @@ pub struct Finality {
     pub time: Time,
     /// The batches it carries.
     pub batches: Vec<u64>,
+    /// Its finality proof: the nodes whose votes made it final at this node.
+    pub proof: Vec<NodeId>,
 }
 
 /// Everything a run records.
@@ -44,6 +46,8 @@ pub struct Metrics {
     pub finalized: Vec<BTreeMap<u64, [u8; 32]>>,
     /// `(node, batch id)` → when the node first finalized a block carrying the batch.
     pub batch_final: BTreeMap<(NodeId, u64), Time>,
+    /// `(node, batch id)` → the finality proof of that first block.
+    pub batch_proof: BTreeMap<(NodeId, u64), Vec<NodeId>>,
 }
 
 impl Metrics {
@@ -68,6 +72,9 @@ impl Metrics {
         self.finalized[f.node].entry(f.height).or_insert(f.digest);
         for &b in &f.batches {
             self.batch_final.entry((f.node, b)).or_insert(f.time);
+            self.batch_proof
+                .entry((f.node, b))
+                .or_insert_with(|| f.proof.clone());
         }
         self.finality.push(f);
     }
