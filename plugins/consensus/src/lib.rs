@@ -2,6 +2,7 @@
 //! rolling finality), both pure state machines run on the deterministic discrete-event network
 //! simulator in [`sim`].
 
+pub mod mutant;
 pub mod pbft;
 pub mod plugin;
 pub mod poa;

@@ -112,93 +112,96 @@ fn scenario(n: usize, seed: u64) -> Scenario {
     }
 }
 
-/// Runs 1,000 scenarios for `n`: safety always; liveness (every honest replica executes every
-/// batch within 4 simulated seconds) whenever the network loses nothing. Returns how many
-/// lossy runs were live too.
-fn check(n: usize) -> usize {
-    let mut lossy_live = 0;
-    for seed in 0..1000 {
-        let s = scenario(n, seed);
-        let cfg = Pbft::new(n, &s.params).expect("valid scenario");
-        let batches = s.workload.batches(seed);
-        let sim = simulate(&cfg, s.net.clone(), seed, &batches, &s.crashes, 4 * SECOND);
-        let honest = sim.honest();
-        let conflicts = sim.metrics.conflicts(&honest);
-        assert!(
-            conflicts.is_empty(),
-            "n={n} seed={seed}: {conflicts:?}\n{s:#?}"
-        );
-        let digests: BTreeSet<[u8; 32]> = batches.iter().map(|(_, b)| b.digest).collect();
-        for node in (0..n).filter(|&i| honest[i]) {
-            let mine: Vec<_> = sim
-                .metrics
-                .finality
-                .iter()
-                .filter(|f| f.node == node)
-                .collect();
-            for f in &mine {
-                assert!(
-                    f.digest == NULL_DIGEST || digests.contains(&f.digest),
-                    "n={n} seed={seed}: replica {node} finalized an unknown digest\n{s:#?}"
-                );
-            }
-            let heights: Vec<u64> = mine.iter().map(|f| f.height).collect();
-            let expected: Vec<u64> = (1..=heights.len() as u64).collect();
-            assert_eq!(heights, expected, "n={n} seed={seed}: out of order\n{s:#?}");
-            let ids: Vec<u64> = mine
-                .iter()
-                .flat_map(|f| f.batches.iter().copied())
-                .collect();
-            let distinct: BTreeSet<u64> = ids.iter().copied().collect();
-            assert_eq!(
-                ids.len(),
-                distinct.len(),
-                "n={n} seed={seed}: a batch executed twice"
-            );
+/// One scenario for `n`: `Err` names the first violation; `Ok(live)` says whether every honest
+/// replica executed every batch within 4 simulated seconds (required without loss).
+pub fn run(n: usize, seed: u64) -> Result<bool, String> {
+    let s = scenario(n, seed);
+    let cfg = Pbft::new(n, &s.params).map_err(|e| format!("n={n} seed={seed}: {e}"))?;
+    let batches = s.workload.batches(seed);
+    let sim = simulate(&cfg, s.net.clone(), seed, &batches, &s.crashes, 4 * SECOND);
+    let honest = sim.honest();
+    let fail = |what: String| Err(format!("n={n} seed={seed}: {what}\n{s:#?}"));
+    let conflicts = sim.metrics.conflicts(&honest);
+    if !conflicts.is_empty() {
+        return fail(format!("conflicting finality {conflicts:?}"));
+    }
+    let digests: BTreeSet<[u8; 32]> = batches.iter().map(|(_, b)| b.digest).collect();
+    for node in (0..n).filter(|&i| honest[i]) {
+        let mine: Vec<_> = sim
+            .metrics
+            .finality
+            .iter()
+            .filter(|f| f.node == node)
+            .collect();
+        if mine
+            .iter()
+            .any(|f| f.digest != NULL_DIGEST && !digests.contains(&f.digest))
+        {
+            return fail(format!("replica {node} finalized an unknown digest"));
         }
-        let done = (0..n)
-            .filter(|&i| honest[i])
-            .all(|i| sim.nodes()[i].executed_batches() == batches.len());
-        if s.net.loss == 0.0 {
-            assert!(done, "n={n} seed={seed}: not live without loss\n{s:#?}");
-        } else {
-            lossy_live += usize::from(done);
+        let heights: Vec<u64> = mine.iter().map(|f| f.height).collect();
+        if heights != (1..=heights.len() as u64).collect::<Vec<_>>() {
+            return fail(format!("replica {node} finalized heights {heights:?}"));
+        }
+        let ids: Vec<u64> = mine
+            .iter()
+            .flat_map(|f| f.batches.iter().copied())
+            .collect();
+        if ids.len() != ids.iter().collect::<BTreeSet<_>>().len() {
+            return fail(format!("replica {node} executed a batch twice"));
         }
     }
-    lossy_live
+    let done = (0..n)
+        .filter(|&i| honest[i])
+        .all(|i| sim.nodes()[i].executed_batches() == batches.len());
+    if s.net.loss == 0.0 && !done {
+        return fail("not live without loss".into());
+    }
+    Ok(done)
+}
+
+/// Runs 1,000 scenarios for `n`: safety always; liveness whenever the network loses nothing.
+/// Returns how many lossy runs were live too.
+pub fn check(n: usize) -> Result<usize, String> {
+    let mut lossy_live = 0;
+    for seed in 0..1000 {
+        let live = run(n, seed)?;
+        lossy_live += usize::from(live && scenario(n, seed).net.loss > 0.0);
+    }
+    Ok(lossy_live)
 }
 
 #[test]
 fn safety_n4() {
-    assert!(check(4) > 400);
+    assert!(check(4).unwrap() > 400);
 }
 
 #[test]
 fn safety_n5() {
-    assert!(check(5) > 400);
+    assert!(check(5).unwrap() > 400);
 }
 
 #[test]
 fn safety_n6() {
-    assert!(check(6) > 400);
+    assert!(check(6).unwrap() > 400);
 }
 
 #[test]
 fn safety_n7() {
-    assert!(check(7) > 400);
+    assert!(check(7).unwrap() > 400);
 }
 
 #[test]
 fn safety_n8() {
-    assert!(check(8) > 400);
+    assert!(check(8).unwrap() > 400);
 }
 
 #[test]
 fn safety_n9() {
-    assert!(check(9) > 400);
+    assert!(check(9).unwrap() > 400);
 }
 
 #[test]
 fn safety_n10() {
-    assert!(check(10) > 400);
+    assert!(check(10).unwrap() > 400);
 }

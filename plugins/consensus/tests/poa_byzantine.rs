@@ -20,7 +20,7 @@ const HONEST: [NodeId; 4] = [0, 1, 2, 3];
 /// Under the 1/2 rule three signers (> 5/2) finalize, so both sides finalize their own branch
 /// from height 6 on: conflicting finality among honest nodes, whatever the delays. Under 2/3
 /// four are needed, which neither side has.
-fn clone_attack(finality: f64, clones: &[usize]) -> Simulation<Authority> {
+pub fn clone_attack(finality: f64, clones: &[usize]) -> Simulation<Authority> {
     let nodes = poa::with_clones(&params(finality), &vec![Behaviour::Honest; 5], clones).unwrap();
     let side_b = if clones.is_empty() {
         vec![2, 3]

@@ -1,5 +1,6 @@
 //! Consensus tests: the simulator, PBFT and PoA.
 
+mod mutants;
 mod pbft_config;
 mod pbft_faults;
 mod pbft_normal;
@@ -10,5 +11,6 @@ mod plugin;
 mod poa;
 mod poa_byzantine;
 mod poa_faults;
+mod poa_safety;
 mod poa_support;
 mod sim;

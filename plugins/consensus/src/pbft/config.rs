@@ -179,7 +179,11 @@ impl Pbft {
         Ok(Self {
             n,
             f,
-            q: quorum(n, f),
+            q: if crate::mutant::active(crate::mutant::Mutant::QuorumTwoF) {
+                2 * f
+            } else {
+                quorum(n, f)
+            },
             k: params.checkpoint_interval,
             timeout: params.view_change_timeout_us,
             fetch_timeout: params.state_transfer_timeout_us,

@@ -1,6 +1,8 @@
 //! The normal case: PRE-PREPARE, PREPARE, COMMIT, and in-order execution.
 
-use super::messages::{CertifiedBlock, Msg, PreparedProof, Proposal, Vote, block_digest, hash};
+use super::messages::{
+    CertifiedBlock, Digest, Msg, NULL_DIGEST, PreparedProof, Proposal, Vote, block_digest, hash,
+};
 use super::replica::{Out, Replica};
 use crate::sim::{Action, NodeId};
 
@@ -80,7 +82,7 @@ impl Replica {
         let slot = self.log.entry(seq).or_default();
         if backup {
             slot.prepares
-                .entry((vote.view, vote.digest))
+                .entry(vote_key(vote.view, vote.digest))
                 .or_default()
                 .insert(self.id);
             out.push(Action::Broadcast {
@@ -104,7 +106,7 @@ impl Replica {
         }
         let slot = self.log.entry(v.seq).or_default();
         slot.prepares
-            .entry((v.view, v.digest))
+            .entry(vote_key(v.view, v.digest))
             .or_default()
             .insert(from);
         if v.view == self.view && self.active {
@@ -131,7 +133,7 @@ impl Replica {
         }
         let slot = self.log.entry(v.seq).or_default();
         slot.commits
-            .entry((v.view, v.digest))
+            .entry(vote_key(v.view, v.digest))
             .or_default()
             .insert(from);
         if v.view == self.view && self.active {
@@ -149,7 +151,7 @@ impl Replica {
             Some(pp) if pp.view == view => (pp.digest, pp.batch),
             _ => return,
         };
-        let key = (view, digest);
+        let key = vote_key(view, digest);
         if slot.commit_view != Some(view) {
             let prepares = slot.prepares.get(&key);
             if prepares.map_or(0, |s| s.len()) + 1 < q {
@@ -247,5 +249,15 @@ impl Replica {
                 self.accept_pre_prepare(p, out);
             }
         }
+    }
+}
+
+/// Where a vote is counted: per view and digest (all digests together under the
+/// `VotesIgnoreDigest` mutant).
+pub(super) fn vote_key(view: u64, digest: Digest) -> (u64, Digest) {
+    if crate::mutant::active(crate::mutant::Mutant::VotesIgnoreDigest) {
+        (view, NULL_DIGEST)
+    } else {
+        (view, digest)
     }
 }

@@ -149,7 +149,8 @@ impl Replica {
                 signers: Vec::new(),
             });
         let mut best: BTreeMap<u64, &PreparedProof> = BTreeMap::new();
-        for p in vcs.iter().flat_map(|vc| &vc.prepared) {
+        let skip = crate::mutant::active(crate::mutant::Mutant::SkipPSetRule);
+        for p in vcs.iter().flat_map(|vc| &vc.prepared).filter(|_| !skip) {
             if p.seq <= stable.seq {
                 continue;
             }
@@ -306,7 +307,7 @@ impl Replica {
             slot.pp = Some(p.clone());
             if !primary {
                 slot.prepares
-                    .entry((w, p.digest))
+                    .entry(super::normal::vote_key(w, p.digest))
                     .or_default()
                     .insert(self.id);
                 out.push(Action::Broadcast {

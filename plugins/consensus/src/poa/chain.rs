@@ -208,7 +208,7 @@ impl Chain {
         let mut last_final = None;
         for (i, b) in segment.iter().enumerate() {
             if let Some(s) = seen.get_mut(b.author)
-                && !*s
+                && (!*s || crate::mutant::active(crate::mutant::Mutant::AuraRepeatedAuthors))
             {
                 *s = true;
                 count += 1;
