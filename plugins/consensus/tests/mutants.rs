@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use securefl_consensus::mutant::{self, Mutant};
 
-use crate::{pbft_safety, poa_byzantine, poa_safety};
+use crate::{pbft_safety, pbft_twins, poa_byzantine, poa_safety};
 
 /// The first failure of a suite under `m`: the violation, or the panic.
 fn first_failure(m: Mutant) -> Option<String> {
@@ -60,4 +60,32 @@ fn every_mutant_is_caught_by_a_safety_suite() {
         missed.len(),
         Mutant::ALL.len()
     );
+}
+
+/// The first Twins scenario that fails under `m` (`pbft_twins.rs`, either twinned primary).
+fn twins_failure(m: Mutant) -> Option<String> {
+    (0..2).find_map(|twin| {
+        (0..4096).find_map(|index| {
+            match catch_unwind(AssertUnwindSafe(|| {
+                mutant::with(m, || pbft_twins::run(twin, index))
+            })) {
+                Ok(r) => r.err(),
+                Err(_) => Some("the protocol panicked".into()),
+            }
+        })
+    })
+}
+
+#[test]
+fn twins_alone_catch_every_pbft_mutant() {
+    let pbft = [
+        Mutant::QuorumTwoF,
+        Mutant::VotesIgnoreDigest,
+        Mutant::SkipPSetRule,
+    ];
+    let missed: Vec<Mutant> = pbft
+        .into_iter()
+        .filter(|&m| twins_failure(m).is_none())
+        .collect();
+    assert!(missed.is_empty(), "Twins miss {missed:?}");
 }

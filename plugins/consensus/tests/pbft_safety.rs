@@ -11,8 +11,12 @@ use std::collections::BTreeSet;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
-use securefl_consensus::pbft::{Behaviour, Fault, NULL_DIGEST, Params, Pbft, Workload, simulate};
-use securefl_consensus::sim::{Crash, Delay, MS, NetConfig, Partition, SECOND};
+use securefl_consensus::pbft::{
+    Behaviour, Fault, NULL_DIGEST, Params, Pbft, Replica, Workload, simulate,
+};
+use securefl_consensus::sim::{
+    Batch, Crash, Delay, MS, NetConfig, Partition, SECOND, Simulation, Time,
+};
 
 /// One random scenario; `Debug` names everything needed to replay it.
 #[derive(Debug)]
@@ -119,14 +123,26 @@ pub fn run(n: usize, seed: u64) -> Result<bool, String> {
     let cfg = Pbft::new(n, &s.params).map_err(|e| format!("n={n} seed={seed}: {e}"))?;
     let batches = s.workload.batches(seed);
     let sim = simulate(&cfg, s.net.clone(), seed, &batches, &s.crashes, 4 * SECOND);
+    let live = honest_run(&sim, &batches).map_err(|e| format!("n={n} seed={seed}: {e}\n{s:#?}"))?;
+    if s.net.loss == 0.0 && !live {
+        return Err(format!("n={n} seed={seed}: not live without loss\n{s:#?}"));
+    }
+    Ok(live)
+}
+
+/// What the honest replicas of a finished run must show: no conflicting finality, only
+/// submitted batches or null requests, heights 1, 2, 3, ... in order, each batch once. Returns
+/// whether every honest replica executed every batch.
+pub fn honest_run(sim: &Simulation<Replica>, batches: &[(Time, Batch)]) -> Result<bool, String> {
     let honest = sim.honest();
-    let fail = |what: String| Err(format!("n={n} seed={seed}: {what}\n{s:#?}"));
     let conflicts = sim.metrics.conflicts(&honest);
     if !conflicts.is_empty() {
-        return fail(format!("conflicting finality {conflicts:?}"));
+        let heights: Vec<u64> = conflicts.iter().map(|c| c.0).collect();
+        return Err(format!("conflicting finality at heights {heights:?}"));
     }
     let digests: BTreeSet<[u8; 32]> = batches.iter().map(|(_, b)| b.digest).collect();
-    for node in (0..n).filter(|&i| honest[i]) {
+    let nodes = (0..sim.nodes().len()).filter(|&i| honest[i]);
+    for node in nodes.clone() {
         let mine: Vec<_> = sim
             .metrics
             .finality
@@ -137,27 +153,22 @@ pub fn run(n: usize, seed: u64) -> Result<bool, String> {
             .iter()
             .any(|f| f.digest != NULL_DIGEST && !digests.contains(&f.digest))
         {
-            return fail(format!("replica {node} finalized an unknown digest"));
+            return Err(format!("replica {node} finalized an unknown digest"));
         }
         let heights: Vec<u64> = mine.iter().map(|f| f.height).collect();
         if heights != (1..=heights.len() as u64).collect::<Vec<_>>() {
-            return fail(format!("replica {node} finalized heights {heights:?}"));
+            return Err(format!("replica {node} finalized heights {heights:?}"));
         }
         let ids: Vec<u64> = mine
             .iter()
             .flat_map(|f| f.batches.iter().copied())
             .collect();
         if ids.len() != ids.iter().collect::<BTreeSet<_>>().len() {
-            return fail(format!("replica {node} executed a batch twice"));
+            return Err(format!("replica {node} executed a batch twice"));
         }
     }
-    let done = (0..n)
-        .filter(|&i| honest[i])
-        .all(|i| sim.nodes()[i].executed_batches() == batches.len());
-    if s.net.loss == 0.0 && !done {
-        return fail("not live without loss".into());
-    }
-    Ok(done)
+    let mut nodes = nodes;
+    Ok(nodes.all(|i| sim.nodes()[i].executed_batches() == batches.len()))
 }
 
 /// Runs 1,000 scenarios for `n`: safety always; liveness whenever the network loses nothing.

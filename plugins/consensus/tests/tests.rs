@@ -7,6 +7,7 @@ mod pbft_normal;
 mod pbft_regressions;
 mod pbft_replica;
 mod pbft_safety;
+mod pbft_twins;
 mod plugin;
 mod poa;
 mod poa_byzantine;

@@ -54,6 +54,9 @@ enum Event<N: Node> {
 /// A deterministic simulation of `nodes` on one network.
 pub struct Simulation<N: Node> {
     nodes: Vec<N>,
+    /// Per node: the protocol identity it acts as (its own index, or a twin's; see
+    /// [`Simulation::with_twins`]).
+    identity: Vec<NodeId>,
     net: NetConfig,
     now: Time,
     seq: u64,
@@ -78,6 +81,7 @@ impl<N: Node> Simulation<N> {
             securefl_api::Rng::seed_from_u64(securefl_api::derive_seed(seed, &["net", name]))
         };
         Self {
+            identity: (0..n).collect(),
             nodes,
             net,
             now: 0,
@@ -94,6 +98,27 @@ impl<N: Node> Simulation<N> {
         }
     }
 
+    /// Twins (Bano et al., 2020): node `k` acts as identity `identity[k]`, so two nodes may
+    /// share one identity (one key): what either sends arrives as from that identity, what is
+    /// sent to the identity reaches both (partitions permitting), and both count as Byzantine.
+    /// Each twin runs the honest protocol, so together they equivocate at every message type.
+    pub fn with_twins(
+        nodes: Vec<N>,
+        identity: Vec<NodeId>,
+        net: NetConfig,
+        seed: u64,
+    ) -> Result<Self, String> {
+        if identity.len() != nodes.len() || identity.iter().any(|&i| i >= nodes.len()) {
+            return Err(format!(
+                "identities {identity:?} do not map {} nodes",
+                nodes.len()
+            ));
+        }
+        let mut sim = Self::new(nodes, net, seed);
+        sim.identity = identity;
+        Ok(sim)
+    }
+
     /// The current simulated time.
     pub fn now(&self) -> Time {
         self.now
@@ -104,9 +129,18 @@ impl<N: Node> Simulation<N> {
         &self.nodes
     }
 
-    /// Which nodes follow the protocol.
+    /// Which nodes follow the protocol (a twin never does).
     pub fn honest(&self) -> Vec<bool> {
-        self.nodes.iter().map(N::is_honest).collect()
+        let twinned = |k: usize| {
+            self.identity
+                .iter()
+                .filter(|&&i| i == self.identity[k])
+                .count()
+                > 1
+        };
+        (0..self.nodes.len())
+            .map(|k| self.nodes[k].is_honest() && !twinned(k))
+            .collect()
     }
 
     /// True while `node` is crashed.
@@ -170,7 +204,7 @@ impl<N: Node> Simulation<N> {
                     return;
                 }
                 // Charged on arrival, by what the receiver's state makes it verify.
-                let sigs = self.nodes[to].verify_cost(from, &msg);
+                let sigs = self.nodes[to].verify_cost(self.identity[from], &msg);
                 let verify = sigs.saturating_mul(self.net.verify_us);
                 let done = self.cpu_free[to].max(now).saturating_add(verify);
                 self.cpu_free[to] = done;
@@ -178,7 +212,7 @@ impl<N: Node> Simulation<N> {
             }
             Event::Handle { from, to, msg } => {
                 if !self.crashed[to] {
-                    let actions = self.nodes[to].on_message(now, from, msg);
+                    let actions = self.nodes[to].on_message(now, self.identity[from], msg);
                     self.apply(to, actions);
                 }
             }
@@ -215,7 +249,18 @@ impl<N: Node> Simulation<N> {
     fn apply(&mut self, node: NodeId, actions: Vec<Action<N::Msg>>) {
         for a in actions {
             match a {
-                Action::Send { to, msg } => self.send(node, to, msg),
+                Action::Send { to, msg } => {
+                    // To every node acting as identity `to`: itself, or both twins.
+                    let mut targets: Vec<NodeId> = (0..self.nodes.len())
+                        .filter(|&k| self.identity[k] == to)
+                        .collect();
+                    if let Some(last) = targets.pop() {
+                        for k in targets {
+                            self.send(node, k, msg.clone());
+                        }
+                        self.send(node, last, msg);
+                    }
+                }
                 Action::Broadcast { msg } => {
                     for to in (0..self.nodes.len()).filter(|&to| to != node) {
                         self.send(node, to, msg.clone());
