@@ -89,6 +89,10 @@ pub struct CommitReport {
     /// Safety violations first seen during this commit: heights at which honest nodes
     /// finalized different blocks (the simulator's conflict check); 0 for a trusted recorder.
     pub conflicts: u64,
+    /// Validators that hold a block final carrying this commit's transactions with other
+    /// content (a Byzantine proposer's wrong accepted set or model hash that enough colluding
+    /// validators certified); 0 when validators refuse wrong content, as honest ones do.
+    pub wrong_content: u64,
     /// Messages and bytes by type (`"prepare"`, `"block"`, ...), in name order.
     pub by_type: Vec<(String, u64, u64)>,
     /// The validators that finalized the block (they sign and seal it on the ledger); `None`
@@ -107,6 +111,7 @@ impl CommitReport {
             forks: 0,
             reorg_depth: 0,
             conflicts: 0,
+            wrong_content: 0,
             by_type: Vec::new(),
             sealers: None,
         }
@@ -121,6 +126,7 @@ impl CommitReport {
         self.view_changes += more.view_changes;
         self.forks += more.forks;
         self.conflicts += more.conflicts;
+        self.wrong_content += more.wrong_content;
         self.reorg_depth = self.reorg_depth.max(more.reorg_depth);
         for (kind, n, b) in &more.by_type {
             match self.by_type.iter_mut().find(|(k, _, _)| k == kind) {

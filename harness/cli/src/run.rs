@@ -40,6 +40,7 @@ pub fn run(config: &Path, out: Option<PathBuf>, jobs: Option<usize>) -> Result<(
         started_utc,
         wall_s: t0.elapsed().as_secs_f64(),
         conflicts: result.rounds.iter().map(|r| r.conflicts).sum(),
+        wrong_content: result.rounds.iter().map(|r| r.wrong_content).sum(),
     };
     let build = BuildInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -49,6 +49,8 @@ pub struct RunFacts<'a> {
     pub wall_s: f64,
     /// Consensus safety violations over the run (the rounds' `consensus_conflicts`).
     pub conflicts: u64,
+    /// Validators that held wrong content final, over the run (`consensus_wrong_content`).
+    pub wrong_content: u64,
 }
 
 /// The manifest's text.
@@ -177,6 +179,12 @@ fn run_table(build: &BuildInfo, facts: &RunFacts<'_>) -> toml::Table {
     t.insert(
         "consensus_conflicts".into(),
         i64::try_from(facts.conflicts).unwrap_or(i64::MAX).into(),
+    );
+    t.insert(
+        "consensus_wrong_content".into(),
+        i64::try_from(facts.wrong_content)
+            .unwrap_or(i64::MAX)
+            .into(),
     );
     t.insert("git_commit".into(), build.git_commit.clone().into());
     t.insert("git_dirty".into(), build.git_dirty.into());

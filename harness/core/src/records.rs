@@ -11,7 +11,7 @@ use securefl_api::{CostRecord, Verdict};
 use crate::metrics::Metrics;
 
 /// The version of the result tables' schema; bumped when a column's meaning changes.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Wall-clock seconds per phase of a round.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -59,6 +59,8 @@ pub struct RoundRow {
     pub reorg_depth: u64,
     /// Heights at which honest validators finalized different blocks, first seen this round.
     pub conflicts: u64,
+    /// Validators holding final a block of this round's records with other content.
+    pub wrong_content: u64,
     /// Simulated time until the verdict block was final (honest validators agree on the
     /// accepted set); `None` when it was not final.
     pub agreement_us: Option<u64>,
@@ -103,7 +105,8 @@ smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,smp
 consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
 consensus_forks,consensus_reorg_depth,consensus_agreement_us,consensus_by_type,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
 aggregation_max_party_bytes,aggregation_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
-consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates,smpc_trunc_failures,smpc_range_failures,smpc_opened,consensus_conflicts";
+consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates,smpc_trunc_failures,smpc_range_failures,smpc_opened,consensus_conflicts,\
+consensus_wrong_content";
 
 const CLIENT_HEADER: &str = "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,\
 verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party_bytes,verify_party_bytes,train_s,\
@@ -231,13 +234,14 @@ pub fn rounds_csv(rows: &[RoundRow]) -> String {
         let _ = write!(out, "{},", secs.map(|v| format!("{v:.3}")).join(","));
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{}",
             opt(r.backdoor_asr),
             r.plaintext_updates,
             c.trunc_failures,
             c.range_failures,
             c.opened_cell(),
-            r.conflicts
+            r.conflicts,
+            r.wrong_content
         );
     }
     out
@@ -397,18 +401,24 @@ mod tests {
         row.smpc.open("range-bit", 11);
         row.smpc.open("pass-bit", 10);
         row.conflicts = 4;
+        row.wrong_content = 2;
         let csv = rounds_csv(&[row]);
         let (header, line) = csv.split_once('\n').unwrap();
         assert!(
             header.ends_with(
-                ",smpc_trunc_failures,smpc_range_failures,smpc_opened,consensus_conflicts"
+                ",smpc_trunc_failures,smpc_range_failures,smpc_opened,consensus_conflicts,consensus_wrong_content"
             )
         );
         assert!(
-            line.trim_end().ends_with(",3,2,range-bit:11;pass-bit:10,4"),
+            line.trim_end()
+                .ends_with(",3,2,range-bit:11;pass-bit:10,4,2"),
             "{line}"
         );
         assert_eq!(column_kind("consensus_conflicts"), Some(ColumnKind::Int));
+        assert_eq!(
+            column_kind("consensus_wrong_content"),
+            Some(ColumnKind::Int)
+        );
         assert_eq!(
             header.split(',').count(),
             line.trim_end().split(',').count()

@@ -32,6 +32,7 @@ pub(crate) fn empty_row(round: usize, test: Metrics) -> RoundRow {
         forks: 0,
         reorg_depth: 0,
         conflicts: 0,
+        wrong_content: 0,
         agreement_us: None,
         consensus_by_type: Vec::new(),
         times: PhaseTimes::default(),
@@ -125,6 +126,7 @@ pub(crate) fn run(
     row.forks = commit.forks;
     row.reorg_depth = commit.reorg_depth;
     row.conflicts = commit.conflicts;
+    row.wrong_content = commit.wrong_content;
     row.agreement_us = agreement_us;
     row.consensus_by_type = commit.by_type;
     row.times = times;

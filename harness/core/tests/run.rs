@@ -455,3 +455,36 @@ fn a_run_under_the_clone_attack_counts_its_forks_under_half_finality_only() {
     );
     assert_eq!(run("0.6667"), 0);
 }
+
+#[test]
+fn a_pbft_primary_proposing_wrong_content_is_caught_unless_more_than_f_collude() {
+    let Some(data) = real_data_dir() else { return };
+    // Four validators (f = 1); wrong-content replicas propose other content (a wrong accepted
+    // set or model hash) and vote for it.
+    let run = |faulty: &[usize]| {
+        let faults: Vec<String> = faulty
+            .iter()
+            .map(|n| format!("{{ node = {n}, behaviour = \"wrong-content\" }}"))
+            .collect();
+        let text = format!(
+            "{}\n[consensus]\nkind = \"pbft\"\nblock-timeout-us = 3000000\nfaults = [{}]\n",
+            config_text(4, 2),
+            faults.join(", ")
+        );
+        experiment(&text, &data, 2).run(&mut NoOutput).unwrap()
+    };
+    // One (the primary of view 0): refused, a view change, every round final with its content.
+    let one = run(&[0]);
+    assert!(
+        one.rounds[1..]
+            .iter()
+            .all(|r| r.finalized && r.wrong_content == 0)
+    );
+    assert!(one.rounds[1].view_changes >= 1);
+    // Three: their own commit quorum certifies the wrong content and the run says so; no honest
+    // majority holds it final, so no round is final and the global model stays the initial one.
+    let three = run(&[0, 1, 2]);
+    assert!(three.rounds[1..].iter().all(|r| !r.finalized));
+    assert!(three.rounds[1].wrong_content > 0, "{:?}", three.rounds[1]);
+    assert_eq!(three.rounds[2].test, three.rounds[0].test);
+}

@@ -9,7 +9,9 @@
 //! honest updates rejected (FPR), the backdoor success rate where an attack plants one, the
 //! number of seeds, and the threat model of the row (SMPC security, attacker knowledge,
 //! whether updates were read in the clear; `LEDGER FORKED` with the count when any round of the
-//! group's cells saw honest validators finalize different blocks, `consensus_conflicts`). A CI
+//! group's cells saw honest validators finalize different blocks, `consensus_conflicts`; `WRONG
+//! CONTENT FINAL` when validators held a block with other content than proposed final,
+//! `consensus_wrong_content`). A CI
 //! from fewer than 3 seeds is not drawn: the cell says `n < 3`.
 
 use std::collections::BTreeMap;
@@ -124,11 +126,12 @@ fn other_axes(s: &Sweep) -> Vec<&str> {
         .collect()
 }
 
-/// The `consensus_conflicts` of every round of the cells in summary row `r`'s group (the rounds
-/// whose axis and threat columns all equal the row's): safety violations of the ledger.
-fn conflicts_of(s: &Sweep, r: &[String]) -> u64 {
+/// The sum of `column` over every round of the cells in summary row `r`'s group (the rounds
+/// whose axis and threat columns all equal the row's): `consensus_conflicts`, the ledger's
+/// safety violations, or `consensus_wrong_content`, validators holding wrong content final.
+fn round_sum(s: &Sweep, r: &[String], column: &str) -> u64 {
     let (t, rounds) = (&s.summary, &s.rounds);
-    let Some(col) = rounds.col("consensus_conflicts") else {
+    let Some(col) = rounds.col(column) else {
         return 0;
     };
     let keys: Vec<(usize, &str)> = t
@@ -175,9 +178,13 @@ impl Row {
             .map(|c| t.get(r, c))
             .collect::<Vec<_>>()
             .join(", ");
-        let conflicts = conflicts_of(s, r);
+        let conflicts = round_sum(s, r, "consensus_conflicts");
         if conflicts > 0 {
             let _ = write!(threat, "; LEDGER FORKED: {conflicts} conflicting heights");
+        }
+        let wrong = round_sum(s, r, "consensus_wrong_content");
+        if wrong > 0 {
+            let _ = write!(threat, "; WRONG CONTENT FINAL at {wrong} validator-rounds");
         }
         let or_base = |v: String, b: &str| if v.is_empty() { b.to_owned() } else { v };
         Self {
@@ -266,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn a_group_whose_ledger_forked_says_so() {
+    fn a_group_whose_ledger_forked_or_held_wrong_content_says_so() {
         let summary = Table::parse(
             "group,consensus,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,metric,n,mean,std,ci95_low,ci95_high\n\
              a,poa-half,plaintext,byzantine f=2,none,false,test_accuracy,1,0.8,,,\n\
@@ -274,10 +281,10 @@ mod tests {
         )
         .unwrap();
         let rounds = Table::parse(
-            "cell,consensus,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,round,consensus_conflicts\n\
-             x,poa-half,plaintext,byzantine f=2,none,false,1,0\n\
-             x,poa-half,plaintext,byzantine f=2,none,false,2,3\n\
-             y,poa-two-thirds,plaintext,byzantine f=1,none,false,1,0\n",
+            "cell,consensus,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,round,consensus_conflicts,consensus_wrong_content\n\
+             x,poa-half,plaintext,byzantine f=2,none,false,1,0,0\n\
+             x,poa-half,plaintext,byzantine f=2,none,false,2,3,0\n\
+             y,poa-two-thirds,plaintext,byzantine f=1,none,false,1,0,2\n",
         )
         .unwrap();
         let md = rendered(summary, rounds);
@@ -286,7 +293,11 @@ mod tests {
             lines[2].ends_with("| plaintext, none, false; LEDGER FORKED: 3 conflicting heights |"),
             "{md}"
         );
-        assert!(lines[3].ends_with("| plaintext, none, false |"), "{md}");
+        assert!(
+            lines[3]
+                .ends_with("| plaintext, none, false; WRONG CONTENT FINAL at 2 validator-rounds |"),
+            "{md}"
+        );
     }
 
     #[test]

@@ -252,6 +252,13 @@ where
             cost.bytes += b;
         }
         let conflicts = sim.metrics.conflicts(&sim.honest()).len() as u64 - conflicts0;
+        // Validators that hold this batch final with content other than what was handed in.
+        let wrong_content = (0..validators)
+            .filter(|&i| {
+                let held = sim.metrics.batch_content.get(&(i, batch.id));
+                held.is_some_and(|d| *d != batch.digest)
+            })
+            .count() as u64;
         self.decided_view = decided_view;
         Ok(CommitReport {
             finalized,
@@ -262,6 +269,7 @@ where
             // The deepest reorganisation so far, when this commit saw a deeper one.
             reorg_depth: if reorg > reorg0 { reorg } else { 0 },
             conflicts,
+            wrong_content,
             by_type,
             sealers: Some(sealers),
         })

@@ -158,3 +158,55 @@ fn commits_report_the_clone_attacks_safety_violations_under_half_finality_only()
     let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
     assert_eq!(rep.conflicts, 0);
 }
+
+#[test]
+fn a_primary_proposing_wrong_content_is_refused_until_more_than_f_collude() {
+    // One wrong-content replica (f = 1), the primary of view 0: honest backups refuse its
+    // proposal, a view change follows, and the batch is final with its own content.
+    let mut c = plugin(
+        "pbft",
+        "faults = [{ node = 0, behaviour = \"wrong-content\" }]",
+    )
+    .unwrap();
+    for r in 1..=2 {
+        let rep = c.commit(&ctx(r, 4), &txs(r as u32)).unwrap();
+        assert!(rep.finalized, "{rep:?}");
+        assert_eq!(rep.wrong_content, 0, "{rep:?}");
+        if r == 1 {
+            assert!(rep.view_changes >= 1, "{rep:?}");
+        }
+    }
+    // Three of four collude: a commit quorum of their own certifies the wrong content. The
+    // honest replica never votes for it, but state transfer trusts a commit certificate, so it
+    // adopts the certified block too: all four hold the wrong content final. The run is told
+    // (`wrong_content`), and no honest majority finalizes, so the round keeps its model.
+    let three = "block-timeout-us = 2000000\nfaults = [\
+        { node = 0, behaviour = \"wrong-content\" }, { node = 1, behaviour = \"wrong-content\" }, \
+        { node = 2, behaviour = \"wrong-content\" }]";
+    let mut c = plugin("pbft", three).unwrap();
+    let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
+    assert!(!rep.finalized, "{rep:?}");
+    assert_eq!(rep.wrong_content, 4, "{rep:?}");
+}
+
+#[test]
+fn a_poa_authority_sealing_wrong_content_is_refused_until_enough_collude() {
+    // Four authorities, 2/3 finality (3 distinct sealers; f = 1).
+    let one = "step-us = 100000\nfaults = [{ node = 1, behaviour = { kind = \"wrong-content\" } }]";
+    let mut c = plugin("poa", one).unwrap();
+    for r in 1..=2 {
+        let rep = c.commit(&ctx(r, 4), &txs(r as u32)).unwrap();
+        assert!(rep.finalized, "{rep:?}");
+        assert_eq!(rep.wrong_content, 0, "{rep:?}");
+    }
+    // Three: their blocks carry the wrong content and reach 3 distinct sealers among
+    // themselves; the honest authority refuses them, so only the colluders hold it final.
+    let three = "step-us = 100000\nblock-timeout-us = 3000000\nfaults = [\
+        { node = 0, behaviour = { kind = \"wrong-content\" } }, \
+        { node = 1, behaviour = { kind = \"wrong-content\" } }, \
+        { node = 2, behaviour = { kind = \"wrong-content\" } }]";
+    let mut c = plugin("poa", three).unwrap();
+    let rep = c.commit(&ctx(1, 4), &txs(1)).unwrap();
+    assert!(!rep.finalized, "{rep:?}");
+    assert_eq!(rep.wrong_content, 3, "{rep:?}");
+}

@@ -1,11 +1,12 @@
 //! PoA (Aura) safety under random scenarios within Aura's assumption of synchrony: for each
 //! finality threshold θ ∈ {1/2, 2/3}, 1,000 seeded runs with 4 to 10 authorities, up to f
-//! Byzantine ones (f = 2s − n − 1 for s = ⌊θn⌋ + 1 signers: censoring, equivocating or silent,
-//! random authorities), uniform or log-normal delays far below the 1 s step, an honest
-//! crash-recovery at times, and 2 to 8 batches. No two honest nodes may finalize different
-//! blocks at one height, no honest node may finalize a batch twice, and every run without a
-//! crash in which enough authorities seal (n minus the silent ones, at least s) is live: every
-//! honest node finalizes every batch.
+//! Byzantine ones (f = 2s − n − 1 for s = ⌊θn⌋ + 1 signers: censoring, equivocating, sealing
+//! wrong content or silent, random authorities), uniform or log-normal delays far below the
+//! 1 s step, an honest crash-recovery at times, and 2 to 8 batches. No two honest nodes may
+//! finalize different blocks at one height, and no honest node may finalize a batch twice or
+//! with other content than the client's. Every run without a crash in which enough
+//! authorities seal blocks that honest nodes take (n minus the silent and wrong-content ones,
+//! at least s) is live: every honest node finalizes every batch.
 //!
 //! Partitions are left out on purpose: across a partition an honest authority may seal on both
 //! branches in turn, and Aura's finality promises nothing there (`poa_byzantine.rs` has the
@@ -16,7 +17,7 @@ use rand::seq::SliceRandom as _;
 use securefl_consensus::poa::{self, Authority, Behaviour};
 use securefl_consensus::sim::{Crash, Delay, MS, NetConfig, SECOND, Simulation};
 
-use crate::poa_support::{feed, final_batches, params};
+use crate::poa_support::{batch, feed, final_batches, params};
 
 /// Runs per threshold.
 pub const RUNS: u64 = 1_000;
@@ -31,9 +32,10 @@ pub fn run(finality: f64, seed: u64) -> Result<(), String> {
     let mut ids: Vec<usize> = (0..n).collect();
     ids.shuffle(&mut rng);
     for &i in &ids[..rng.gen_range(0..=f)] {
-        behaviours[i] = match rng.gen_range(0..3) {
+        behaviours[i] = match rng.gen_range(0..4) {
             0 => Behaviour::Censor { ids: None },
             1 => Behaviour::Equivocate,
+            2 => Behaviour::WrongContent,
             _ => Behaviour::Silent,
         };
     }
@@ -74,10 +76,11 @@ pub fn run(finality: f64, seed: u64) -> Result<(), String> {
     feed(&mut sim, 0, batches, SECOND / 4, every);
     let end = batches * every + (2 * n as u64 + 12) * SECOND;
     sim.run_until(end, |_| false);
-    // Live when enough authorities seal to finalize (silent ones never do) and none crashed.
+    // Live when enough authorities seal blocks honest nodes take (silent ones never seal, and
+    // honest nodes refuse wrong content) and none crashed.
     let silent = behaviours
         .iter()
-        .filter(|b| **b == Behaviour::Silent)
+        .filter(|b| matches!(b, Behaviour::Silent | Behaviour::WrongContent))
         .count();
     let live = crash.is_none() && n - silent >= p.signers_needed(n);
     let honest = sim.honest();
@@ -90,6 +93,14 @@ pub fn run(finality: f64, seed: u64) -> Result<(), String> {
         if let Some((id, _)) = got.iter().find(|(_, c)| **c > 1) {
             return Err(format!(
                 "node {node} finalized batch {id} twice: {scenario}"
+            ));
+        }
+        let wrong = got
+            .keys()
+            .find(|&&id| sim.metrics.batch_content.get(&(node, id)) != Some(&batch(id).digest));
+        if let Some(id) = wrong {
+            return Err(format!(
+                "node {node} finalized batch {id} with wrong content: {scenario}"
             ));
         }
         if live && got.len() as u64 != batches {

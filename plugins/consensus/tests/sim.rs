@@ -41,6 +41,7 @@ impl Node for Echo {
             height: msg.0,
             digest: [msg.0 as u8; 32],
             batches: vec![msg.0],
+            contents: vec![[msg.0 as u8; 32]],
             proof: vec![from],
         }]
     }

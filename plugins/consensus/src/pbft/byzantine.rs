@@ -1,19 +1,42 @@
 //! Byzantine behaviours: the deviations a faulty replica makes from the honest state machine.
 //!
 //! A faulty replica runs the honest protocol and then changes what it sends: it equivocates as
-//! primary, withholds or corrupts its votes, or multicasts spurious VIEW-CHANGEs (backing off
+//! primary, proposes or votes for wrong content (a batch altered under its id: a wrong
+//! accepted set or model hash, which honest backups refuse against the client's copy),
+//! withholds or corrupts its votes, or multicasts spurious VIEW-CHANGEs (backing off
 //! while its view stays the same, starting over in every new view). A crash-silent replica does
 //! nothing at all (see [`Replica`]'s `run`).
 
 use super::config::Behaviour;
 use super::messages::{Msg, Proposal, Vote, block_digest, hash};
 use super::replica::{Out, Replica, TIMER_SPURIOUS};
-use crate::sim::Action;
+use crate::sim::{Action, Batch};
 
 /// A spurious view-changer's period doubles at most this many times (T/2 up to 16 T).
 const SPURIOUS_BACKOFF_MAX: u32 = 5;
 
 impl Replica {
+    /// What this replica proposes for `batch`: the batch, or, for a wrong-content primary, the
+    /// same batch with its digest altered (other content under the same id).
+    pub(super) fn content_of(&self, batch: Batch) -> Batch {
+        if self.behaviour != Behaviour::WrongContent {
+            return batch;
+        }
+        let mut digest = batch.digest;
+        digest[31] ^= 0xa5;
+        digest[0] |= 1;
+        Batch { digest, ..batch }
+    }
+
+    /// Whether a backup votes for proposal `p`: an honest one only when its batch is the one
+    /// the client handed it (a batch it never received cannot be checked and passes); a
+    /// wrong-content one always.
+    pub(super) fn content_valid(&self, p: &Proposal) -> bool {
+        self.behaviour == Behaviour::WrongContent
+            || p.batch
+                .is_none_or(|b| self.client.get(&b.id).is_none_or(|d| *d == b.digest))
+    }
+
     /// Sends a PRE-PREPARE to the backups. An equivocating primary sends it to the first half
     /// of the backups and a conflicting one (the next unassigned pending batch, or a null
     /// request) for the same (view, seq) to the other half.

@@ -41,26 +41,33 @@ pub enum Behaviour {
     InvalidVotes,
     /// Keeps multicasting VIEW-CHANGE messages for the next view while staying in its view.
     SpuriousViewChange,
+    /// As primary, proposes each batch with content other than the client's (a wrong accepted
+    /// set or model hash: the batch's digest altered); as a backup, votes for such content
+    /// without checking it (wrong-content replicas collude). Honest replicas refuse a proposal
+    /// whose batch differs from the one the client gave them.
+    WrongContent,
 }
 
 impl Behaviour {
     /// Every behaviour, honest first.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Honest,
         Self::CrashSilent,
         Self::EquivocatingLeader,
         Self::WithholdVotes,
         Self::InvalidVotes,
         Self::SpuriousViewChange,
+        Self::WrongContent,
     ];
 
     /// The Byzantine behaviours.
-    pub const BYZANTINE: [Self; 5] = [
+    pub const BYZANTINE: [Self; 6] = [
         Self::CrashSilent,
         Self::EquivocatingLeader,
         Self::WithholdVotes,
         Self::InvalidVotes,
         Self::SpuriousViewChange,
+        Self::WrongContent,
     ];
 }
 

@@ -24,6 +24,7 @@ impl Replica {
                 return;
             };
             self.assigned.insert(batch.id);
+            let batch = self.content_of(batch);
             let p = Proposal {
                 view: self.view,
                 seq: self.next_seq,
@@ -46,6 +47,7 @@ impl Replica {
             || from == self.id
             || p.digest != block_digest(p.batch.as_ref())
             || p.seq <= self.stable.seq
+            || !self.content_valid(&p)
         {
             return;
         }
@@ -193,10 +195,11 @@ impl Replica {
     pub(super) fn execute(&mut self, out: &mut Out) {
         let mut progressed = false;
         while let Some(block) = self.ready.remove(&(self.last_exec + 1)) {
-            let mut batches = Vec::new();
+            let (mut batches, mut contents) = (Vec::new(), Vec::new());
             if let Some(b) = block.batch {
                 if self.executed_ids.insert(b.id) {
                     batches.push(b.id);
+                    contents.push(b.digest);
                     progressed = true;
                 }
                 if let Some(idx) = self.pending_ids.remove(&b.id) {
@@ -210,6 +213,7 @@ impl Replica {
                 height: seq,
                 digest: block.digest,
                 batches,
+                contents,
                 proof: block.commits.clone(),
             });
             self.chain.push(block);

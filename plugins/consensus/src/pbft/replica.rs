@@ -63,6 +63,8 @@ pub struct Replica {
     pub(super) pending_ids: BTreeMap<u64, u64>,
     pub(super) arrivals: u64,
     pub(super) executed_ids: BTreeSet<u64>,
+    // The client's digest of every batch it handed this replica, by id: what proposals must carry.
+    pub(super) client: BTreeMap<u64, Digest>,
     // Execution.
     pub(super) last_exec: u64,
     pub(super) state: Digest,
@@ -117,6 +119,7 @@ impl Replica {
             pending_ids: BTreeMap::new(),
             arrivals: 0,
             executed_ids: BTreeSet::new(),
+            client: BTreeMap::new(),
             last_exec: 0,
             state: NULL_DIGEST,
             ready: BTreeMap::new(),
@@ -308,7 +311,10 @@ impl Node for Replica {
     }
 
     fn on_input(&mut self, _now: Time, input: Batch) -> Out {
-        self.run(|r, out| r.on_request(input, out))
+        self.run(|r, out| {
+            r.client.entry(input.id).or_insert(input.digest);
+            r.on_request(input, out);
+        })
     }
 
     fn on_message(&mut self, _now: Time, from: NodeId, msg: Msg) -> Out {

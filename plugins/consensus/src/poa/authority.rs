@@ -33,6 +33,8 @@ pub struct Authority {
     chain: Chain,
     /// Batches handed to this node and not yet finalized by it, by id.
     mempool: BTreeMap<u64, Batch>,
+    /// The client's digest of every batch handed to this node, by id: what blocks must carry.
+    client: BTreeMap<u64, Digest>,
     finalized_batches: BTreeSet<u64>,
     /// Blocks waiting for their parent, by the parent's digest.
     orphans: BTreeMap<Digest, Vec<Arc<Block>>>,
@@ -82,6 +84,7 @@ impl Authority {
             behaviour,
             authority_of,
             mempool: BTreeMap::new(),
+            client: BTreeMap::new(),
             finalized_batches: BTreeSet::new(),
             orphans: BTreeMap::new(),
             orphan_count: 0,
@@ -204,7 +207,7 @@ impl Authority {
             .values()
             .filter(|b| !in_chain.contains(&b.id) && !self.behaviour.censors(b.id))
             .take(self.params.max_batches_per_block)
-            .copied()
+            .map(|b| self.content_of(*b))
             .collect();
         let block = Arc::new(Block::seal(&head, step, self.index, 0, pending));
         let mut out = Vec::new();
@@ -232,6 +235,28 @@ impl Authority {
         out
     }
 
+    /// What this authority seals for `batch`: the batch, or, for a wrong-content authority, the
+    /// batch with its digest altered (other content under the same id).
+    fn content_of(&self, batch: Batch) -> Batch {
+        if self.behaviour != Behaviour::WrongContent {
+            return batch;
+        }
+        let mut digest = batch.digest;
+        digest[31] ^= 0xa5;
+        Batch { digest, ..batch }
+    }
+
+    /// Whether this authority takes `block`: an honest one only when each batch it carries is
+    /// the one the client handed it (a batch it never received cannot be checked and passes);
+    /// a wrong-content one always.
+    fn content_valid(&self, block: &Block) -> bool {
+        self.behaviour == Behaviour::WrongContent
+            || block
+                .batches
+                .iter()
+                .all(|b| self.client.get(&b.id).is_none_or(|d| *d == b.digest))
+    }
+
     /// Handles a block from `from` (its author when `direct`, or a sync answer).
     fn receive(
         &mut self,
@@ -247,6 +272,7 @@ impl Authority {
         // a synced block is checked by its seal, which the model takes as unforgeable.
         let sender_ok = !direct || self.authority_of.get(from) == Some(&block.author);
         if !sender_ok
+            || !self.content_valid(&block)
             || self
                 .chain
                 .check_alone(&block, &self.params, now, self.drift())
@@ -328,10 +354,12 @@ impl Authority {
         let (newly, proof) = self.chain.advance_finality();
         for b in newly {
             let mut batches = Vec::with_capacity(b.batches.len());
+            let mut contents = Vec::with_capacity(b.batches.len());
             for batch in &b.batches {
                 // A batch already final (a Byzantine block may repeat one) is not final twice.
                 if self.finalized_batches.insert(batch.id) {
                     batches.push(batch.id);
+                    contents.push(batch.digest);
                 }
                 self.mempool.remove(&batch.id);
             }
@@ -339,6 +367,7 @@ impl Authority {
                 height: b.height,
                 digest: b.digest,
                 batches,
+                contents,
                 proof: proof.clone(),
             });
         }
@@ -355,6 +384,7 @@ impl Node for Authority {
     }
 
     fn on_input(&mut self, _now: Time, batch: Batch) -> Vec<Action<Msg>> {
+        self.client.entry(batch.id).or_insert(batch.digest);
         if !self.finalized_batches.contains(&batch.id) {
             self.mempool.entry(batch.id).or_insert(batch);
         }

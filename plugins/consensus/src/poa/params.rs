@@ -88,6 +88,11 @@ pub enum Behaviour {
     Equivocate,
     /// Never seals (its steps stay empty); it still follows and finalizes the chain.
     Silent,
+    /// Seals each batch with content other than the client's (a wrong accepted set or model
+    /// hash: the batch's digest altered under its id), and builds on such blocks without
+    /// checking them (wrong-content authorities collude). Honest authorities refuse a block
+    /// carrying a batch that differs from the one the client handed them.
+    WrongContent,
 }
 
 impl Behaviour {

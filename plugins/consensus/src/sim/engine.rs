@@ -282,6 +282,7 @@ impl<N: Node> Simulation<N> {
                     height,
                     digest,
                     batches,
+                    contents,
                     proof,
                 } => self.metrics.finalize(Finality {
                     node,
@@ -289,6 +290,7 @@ impl<N: Node> Simulation<N> {
                     digest,
                     time: self.now,
                     batches,
+                    contents,
                     proof,
                 }),
             }

@@ -27,6 +27,8 @@ pub struct Finality {
     pub time: Time,
     /// The batches it carries.
     pub batches: Vec<u64>,
+    /// Their digests, in the same order.
+    pub contents: Vec<[u8; 32]>,
     /// Its finality proof: the nodes whose votes made it final at this node.
     pub proof: Vec<NodeId>,
 }
@@ -46,6 +48,8 @@ pub struct Metrics {
     pub finalized: Vec<BTreeMap<u64, [u8; 32]>>,
     /// `(node, batch id)` → when the node first finalized a block carrying the batch.
     pub batch_final: BTreeMap<(NodeId, u64), Time>,
+    /// `(node, batch id)` → the digest of the batch in that first block.
+    pub batch_content: BTreeMap<(NodeId, u64), [u8; 32]>,
     /// `(node, batch id)` → the finality proof of that first block.
     pub batch_proof: BTreeMap<(NodeId, u64), Vec<NodeId>>,
 }
@@ -70,8 +74,11 @@ impl Metrics {
     /// second, different one is a safety violation of its own, kept in `finality`).
     pub fn finalize(&mut self, f: Finality) {
         self.finalized[f.node].entry(f.height).or_insert(f.digest);
-        for &b in &f.batches {
+        for (i, &b) in f.batches.iter().enumerate() {
             self.batch_final.entry((f.node, b)).or_insert(f.time);
+            if let Some(&d) = f.contents.get(i) {
+                self.batch_content.entry((f.node, b)).or_insert(d);
+            }
             self.batch_proof
                 .entry((f.node, b))
                 .or_insert_with(|| f.proof.clone());

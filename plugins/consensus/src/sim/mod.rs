@@ -80,6 +80,8 @@ pub enum Action<M> {
         digest: [u8; 32],
         /// The [`Batch`]es the block carries, by id (empty for a null or empty block).
         batches: Vec<u64>,
+        /// Their digests, in the same order: the content this node holds final.
+        contents: Vec<[u8; 32]>,
         /// The nodes whose votes made it final here (a PBFT commit certificate, the distinct
         /// Aura authorities that built on it), by validator index: its finality proof.
         proof: Vec<NodeId>,
