@@ -349,6 +349,7 @@ fn forged_far_views_are_refused() {
             .collect();
         Msg::NewView(NewView {
             view,
+            primary: (view % 4) as usize,
             view_changes: vcs,
             pre_prepares: vec![],
         })

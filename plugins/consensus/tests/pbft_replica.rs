@@ -187,6 +187,7 @@ fn new_view_is_recomputed_and_checked() {
     ];
     let good = NewView {
         view: 2,
+        primary: 2,
         view_changes: v.clone(),
         pre_prepares: o.clone(),
     };
@@ -201,7 +202,10 @@ fn new_view_is_recomputed_and_checked() {
     weak_cert.view_changes[0].prepared[0].prepares = vec![1];
     let mut primary_prepare = good.clone();
     primary_prepare.view_changes[1].prepared[1].prepares = vec![1, 3];
+    let mut unsigned = good.clone();
+    unsigned.primary = 1;
     for (what, nv) in [
+        ("not signed by the view's primary", unsigned),
         ("O differs from V's selection", bad_o),
         ("fewer than q view-changes", short),
         ("duplicate sender", dup),
@@ -212,6 +216,10 @@ fn new_view_is_recomputed_and_checked() {
         r.on_message(0, 2, Msg::NewView(nv));
         assert_eq!((r.view(), r.is_active()), (0, true), "accepted: {what}");
     }
+    // Relayed by another replica, the primary's NEW-VIEW still counts.
+    let mut relayed = Replica::new(3, &n4);
+    relayed.on_message(0, 1, Msg::NewView(good.clone()));
+    assert_eq!((relayed.view(), relayed.is_active()), (2, true));
     let mut r = Replica::new(3, &n4);
     let out = r.on_message(0, 2, Msg::NewView(good));
     assert_eq!((r.view(), r.is_active()), (2, true));
@@ -306,6 +314,38 @@ fn behaviours_change_what_is_sent() {
         2,
         "one batch, and a null request for the other half"
     );
+    // It backs the second one with a COMMIT as well.
+    assert!(has(&out, |m| matches!(m, Msg::Commit(v) if v.seq == 1)));
+    // A wrong-content primary proposes the batch's id with another digest; an honest backup
+    // holding the client's copy refuses it, a wrong-content one votes for it.
+    let wrong = cfg(
+        4,
+        vec![Fault {
+            node: 0,
+            behaviour: Behaviour::WrongContent,
+        }],
+    );
+    let out = Replica::new(0, &wrong).on_input(0, b);
+    let forged = sent(&out).into_iter().find_map(|m| match m {
+        Msg::PrePrepare(p) => Some(p),
+        _ => None,
+    });
+    let forged = forged.expect("a proposal");
+    assert_ne!(forged.digest, b.digest);
+    let prepares = |r: &mut Replica| {
+        r.on_input(0, b);
+        let out = r.on_message(0, 0, Msg::PrePrepare(forged.clone()));
+        has(&out, |m| matches!(m, Msg::Prepare(_)))
+    };
+    assert!(!prepares(&mut Replica::new(1, &wrong)));
+    let colluding = cfg(
+        4,
+        vec![Fault {
+            node: 1,
+            behaviour: Behaviour::WrongContent,
+        }],
+    );
+    assert!(prepares(&mut Replica::new(1, &colluding)));
     // Withheld and invalid votes.
     for (behaviour, expect) in [
         (Behaviour::WithholdVotes, None),
@@ -364,6 +404,7 @@ fn hostile_messages_never_panic() {
         Msg::ViewChange(vc(big, 7, vec![cert(big, big, b, vec![9, 9, 9])])),
         Msg::NewView(NewView {
             view: big,
+            primary: (big % 4) as usize,
             view_changes: (0..3)
                 .map(|i| ViewChange {
                     replica: i,

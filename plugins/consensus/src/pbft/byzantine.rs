@@ -1,10 +1,12 @@
 //! Byzantine behaviours: the deviations a faulty replica makes from the honest state machine.
 //!
 //! A faulty replica runs the honest protocol and then changes what it sends: it equivocates as
-//! primary, proposes or votes for wrong content (a batch altered under its id: a wrong
-//! accepted set or model hash, which honest backups refuse against the client's copy),
-//! withholds or corrupts its votes, or multicasts spurious VIEW-CHANGEs (backing off
-//! while its view stays the same, starting over in every new view). A crash-silent replica does
+//! primary (with a COMMIT for its second block too), sends a NEW-VIEW against the selection
+//! rule, hides its prepared certificates in its VIEW-CHANGEs, proposes or votes for wrong
+//! content (a batch altered under its id: a wrong accepted set or model hash, which honest
+//! backups refuse against the client's copy), withholds or corrupts its votes, or multicasts
+//! spurious VIEW-CHANGEs (backing off while its view stays the same, starting over in every new
+//! view). A crash-silent replica does
 //! nothing at all (see [`Replica`]'s `run`).
 
 use super::config::Behaviour;
@@ -26,6 +28,21 @@ impl Replica {
         digest[31] ^= 0xa5;
         digest[0] |= 1;
         Batch { digest, ..batch }
+    }
+
+    /// The O set this replica sends in its NEW-VIEW: the selection rule's, or, for a bad
+    /// new primary, every entry turned into a null request.
+    pub(super) fn new_view_proposals(&self, o: Vec<Proposal>) -> Vec<Proposal> {
+        if self.behaviour != Behaviour::BadNewView {
+            return o;
+        }
+        o.into_iter()
+            .map(|p| Proposal {
+                digest: block_digest(None),
+                batch: None,
+                ..p
+            })
+            .collect()
     }
 
     /// Whether a backup votes for proposal `p`: an honest one only when its batch is the one
@@ -65,6 +82,17 @@ impl Replica {
                 to,
                 msg: Msg::PrePrepare(msg.clone()),
             });
+            // It backs the second block with its COMMIT too, as it will the first.
+            if rank >= half {
+                out.push(Action::Send {
+                    to,
+                    msg: Msg::Commit(Vote {
+                        view: alt.view,
+                        seq: alt.seq,
+                        digest: alt.digest,
+                    }),
+                });
+            }
         }
     }
 

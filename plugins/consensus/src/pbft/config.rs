@@ -46,11 +46,16 @@ pub enum Behaviour {
     /// without checking it (wrong-content replicas collude). Honest replicas refuse a proposal
     /// whose batch differs from the one the client gave them.
     WrongContent,
+    /// Sends VIEW-CHANGEs that claim nothing prepared (it hides its prepared certificates).
+    LyingViewChange,
+    /// As a new primary, sends a NEW-VIEW whose O set re-proposes every sequence number as a
+    /// null request, against the selection rule (backups recompute O and refuse it).
+    BadNewView,
 }
 
 impl Behaviour {
     /// Every behaviour, honest first.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Honest,
         Self::CrashSilent,
         Self::EquivocatingLeader,
@@ -58,16 +63,20 @@ impl Behaviour {
         Self::InvalidVotes,
         Self::SpuriousViewChange,
         Self::WrongContent,
+        Self::LyingViewChange,
+        Self::BadNewView,
     ];
 
     /// The Byzantine behaviours.
-    pub const BYZANTINE: [Self; 6] = [
+    pub const BYZANTINE: [Self; 8] = [
         Self::CrashSilent,
         Self::EquivocatingLeader,
         Self::WithholdVotes,
         Self::InvalidVotes,
         Self::SpuriousViewChange,
         Self::WrongContent,
+        Self::LyingViewChange,
+        Self::BadNewView,
     ];
 }
 

@@ -118,6 +118,9 @@ pub struct ViewChange {
 pub struct NewView {
     /// The new view.
     pub view: u64,
+    /// Its signer, the primary of `view`: relayed copies keep it, and the model's signatures
+    /// cannot be forged, so a receiver checks it instead of the sender.
+    pub primary: NodeId,
     /// V: a quorum of VIEW-CHANGE messages for `view`.
     pub view_changes: Vec<ViewChange>,
     /// O: the pre-prepares computed from V (null requests fill gaps).

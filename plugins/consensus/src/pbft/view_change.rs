@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::config::Behaviour;
 use super::messages::{Msg, NULL_DIGEST, NewView, PreparedProof, Proposal, StableProof};
 use super::messages::{ViewChange, block_digest, valid_signers};
 use super::replica::{Out, Replica, TIMER_RESEND};
@@ -55,6 +56,7 @@ impl Replica {
                 .log
                 .range(h.saturating_add(1)..=high)
                 .filter_map(|(_, slot)| slot.prepared.clone())
+                .filter(|_| self.behaviour != Behaviour::LyingViewChange)
                 .collect(),
         }
     }
@@ -243,8 +245,9 @@ impl Replica {
             let (stable, pre_prepares) = Self::select(&vcs, self.view);
             let nv = NewView {
                 view: self.view,
+                primary: self.id,
                 view_changes: vcs,
-                pre_prepares,
+                pre_prepares: self.new_view_proposals(pre_prepares),
             };
             out.push(Action::Broadcast {
                 msg: Msg::NewView(nv.clone()),
@@ -258,7 +261,7 @@ impl Replica {
     /// it is rejected and the view-change timer moves on to the next view. A view far ahead
     /// needs f + 1 senders (see `plausible_view`): V's signatures are modelled, not checked.
     pub(super) fn on_new_view(&mut self, from: NodeId, nv: NewView, out: &mut Out) {
-        if self.stale_view(nv.view) || from == self.id {
+        if self.stale_view(nv.view) || from == self.id || nv.primary != self.primary(nv.view) {
             return;
         }
         self.vouch(from, nv.view);
