@@ -346,6 +346,19 @@ fn behaviours_change_what_is_sent() {
         }],
     );
     assert!(prepares(&mut Replica::new(1, &colluding)));
+    // A state-transfer liar claims a height far above its own.
+    let liar = cfg(
+        4,
+        vec![Fault {
+            node: 2,
+            behaviour: Behaviour::LyingStateTransfer,
+        }],
+    );
+    let out = Replica::new(2, &liar).on_message(0, 3, Msg::Fetch { after: 0 });
+    assert!(has(&out, |m| matches!(
+        m,
+        Msg::Blocks { height: 1_000, .. }
+    )));
     // Withheld and invalid votes.
     for (behaviour, expect) in [
         (Behaviour::WithholdVotes, None),

@@ -2,7 +2,8 @@
 //!
 //! A faulty replica runs the honest protocol and then changes what it sends: it equivocates as
 //! primary (with a COMMIT for its second block too), sends a NEW-VIEW against the selection
-//! rule, hides its prepared certificates in its VIEW-CHANGEs, proposes or votes for wrong
+//! rule, hides its prepared certificates in its VIEW-CHANGEs, lies in state transfer (an
+//! inflated height, certificates cut below the quorum), proposes or votes for wrong
 //! content (a batch altered under its id: a wrong accepted set or model hash, which honest
 //! backups refuse against the client's copy), withholds or corrupts its votes, or multicasts
 //! spurious VIEW-CHANGEs (backing off while its view stays the same, starting over in every new
@@ -10,7 +11,7 @@
 //! nothing at all (see [`Replica`]'s `run`).
 
 use super::config::Behaviour;
-use super::messages::{Msg, Proposal, Vote, block_digest, hash};
+use super::messages::{CertifiedBlock, Msg, Proposal, Vote, block_digest, hash};
 use super::replica::{Out, Replica, TIMER_SPURIOUS};
 use crate::sim::{Action, Batch};
 
@@ -43,6 +44,21 @@ impl Replica {
                 ..p
             })
             .collect()
+    }
+
+    /// What this replica answers a FETCH with: its height and blocks, or, for a liar, a height
+    /// far above its own and each block's certificate cut to `q − 1` signers.
+    pub(super) fn state_transfer_reply(
+        &self,
+        mut blocks: Vec<CertifiedBlock>,
+    ) -> (u64, Vec<CertifiedBlock>) {
+        if self.behaviour != Behaviour::LyingStateTransfer {
+            return (self.last_exec, blocks);
+        }
+        for b in &mut blocks {
+            b.commits.truncate(self.q.saturating_sub(1));
+        }
+        (self.last_exec.saturating_add(1_000), blocks)
     }
 
     /// Whether a backup votes for proposal `p`: an honest one only when its batch is the one

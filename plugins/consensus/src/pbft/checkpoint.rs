@@ -177,12 +177,10 @@ impl Replica {
         let end = start
             .saturating_add(self.window() as usize)
             .min(self.chain.len());
+        let (height, blocks) = self.state_transfer_reply(self.chain[start..end].to_vec());
         out.push(Action::Send {
             to: from,
-            msg: Msg::Blocks {
-                height: self.last_exec,
-                blocks: self.chain[start..end].to_vec(),
-            },
+            msg: Msg::Blocks { height, blocks },
         });
     }
 

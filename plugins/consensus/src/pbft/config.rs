@@ -51,11 +51,14 @@ pub enum Behaviour {
     /// As a new primary, sends a NEW-VIEW whose O set re-proposes every sequence number as a
     /// null request, against the selection rule (backups recompute O and refuse it).
     BadNewView,
+    /// Answers state-transfer requests with lies it can tell without forging a signature: a
+    /// height far above its own, and its blocks with commit certificates cut below the quorum.
+    LyingStateTransfer,
 }
 
 impl Behaviour {
     /// Every behaviour, honest first.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Honest,
         Self::CrashSilent,
         Self::EquivocatingLeader,
@@ -65,10 +68,11 @@ impl Behaviour {
         Self::WrongContent,
         Self::LyingViewChange,
         Self::BadNewView,
+        Self::LyingStateTransfer,
     ];
 
     /// The Byzantine behaviours.
-    pub const BYZANTINE: [Self; 8] = [
+    pub const BYZANTINE: [Self; 9] = [
         Self::CrashSilent,
         Self::EquivocatingLeader,
         Self::WithholdVotes,
@@ -77,6 +81,7 @@ impl Behaviour {
         Self::WrongContent,
         Self::LyingViewChange,
         Self::BadNewView,
+        Self::LyingStateTransfer,
     ];
 }
 
