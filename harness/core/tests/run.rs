@@ -488,3 +488,26 @@ fn a_pbft_primary_proposing_wrong_content_is_caught_unless_more_than_f_collude()
     assert!(three.rounds[1].wrong_content > 0, "{:?}", three.rounds[1]);
     assert_eq!(three.rounds[2].test, three.rounds[0].test);
 }
+
+#[test]
+fn every_changed_byte_of_a_real_runs_ledger_is_detected() {
+    let Some(data) = real_data_dir() else { return };
+    let mut exp = experiment(&config_text(2, 1), &data, 2);
+    let (_dir, out, _) = run_to_folder(&mut exp);
+    let anchor = anchor(&exp);
+    securefl_core::ledger::verify_run(&out, &anchor).unwrap();
+    let path = out.join(securefl_core::ledger::store::FILE);
+    let original = std::fs::read(&path).unwrap();
+    for at in 0..original.len() {
+        let mut bad = original.clone();
+        bad[at] ^= 1 << (at % 8);
+        std::fs::write(&path, &bad).unwrap();
+        let verdict = securefl_core::ledger::verify_run(&out, &anchor);
+        assert!(
+            verdict.is_err(),
+            "byte {at} of ledger.bin changed, not detected"
+        );
+    }
+    std::fs::write(&path, &original).unwrap();
+    assert!(original.len() > 1_000, "{} bytes", original.len());
+}
