@@ -241,6 +241,13 @@ fn a_pbft_run_ledger_verifies_and_a_tampered_copy_does_not() {
     assert!(pinned("--tip", &tip).status.success());
     let records = securefl_core::ledger::store::read(&ledger).unwrap();
     std::fs::write(&ledger, &bytes[..records[2].0]).unwrap();
+    // The round table still lists round 1 as final; without it, nothing says where the chain ends.
+    let stderr = String::from_utf8_lossy(&verify(&out).stderr).into_owned();
+    assert!(
+        stderr.contains("rounds.csv: round 1 is final here"),
+        "{stderr}"
+    );
+    std::fs::remove_file(out.join("rounds.csv")).unwrap();
     let cut = verify(&out);
     let stderr = String::from_utf8_lossy(&cut.stderr);
     assert_eq!(cut.status.code(), Some(1), "{stderr}");

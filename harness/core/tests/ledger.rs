@@ -352,3 +352,42 @@ fn a_block_moved_or_dropped_breaks_the_chain() {
     fs::write(&path, dropped).unwrap();
     refused(dir.path(), &Anchor::default(), &["block 1", "height 2"]);
 }
+
+#[test]
+fn the_ledgers_rounds_must_match_the_runs_round_table() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path(), &Plan::default());
+    let table = |rows: &[(u32, bool)]| {
+        let mut csv = "round,test_accuracy,consensus_finalized\n".to_owned();
+        for (r, f) in rows {
+            csv.push_str(&format!("{r},0.5,{f}\n"));
+        }
+        fs::write(dir.path().join("rounds.csv"), csv).unwrap();
+    };
+    table(&[(0, true), (1, true), (2, true)]);
+    verify(dir.path()).unwrap();
+    table(&[(0, true), (1, true), (2, true), (3, true)]);
+    refused(
+        dir.path(),
+        &Anchor::default(),
+        &["rounds.csv: round 3 is final here, but the ledger has no aggregation block for it"],
+    );
+    table(&[(0, true), (1, false), (2, true)]);
+    refused(
+        dir.path(),
+        &Anchor::default(),
+        &["round 1 is not final here"],
+    );
+    table(&[(0, true), (2, true)]);
+    refused(
+        dir.path(),
+        &Anchor::default(),
+        &["rounds are not contiguous"],
+    );
+    table(&[(0, true), (1, true)]);
+    refused(
+        dir.path(),
+        &Anchor::default(),
+        &["records round 2, which this table does not list"],
+    );
+}

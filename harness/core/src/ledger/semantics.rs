@@ -7,6 +7,9 @@
 //!   optionally followed by the same round's aggregation block (the aggregation record and the
 //!   new global model's hash). A round whose verdict block was not final has no blocks; one
 //!   whose aggregation was not final has only its verdict block.
+//! - With the run's `rounds.csv` ([`check_rounds`]), the rounds are contiguous: every round
+//!   the table lists as final has its aggregation block, every round with an aggregation block
+//!   is final there, and the ledger names no round the table does not.
 //! - The aggregation record names the hospitals that a strict majority of the signed verdicts
 //!   did not reject ([`super::finalized_verdicts`]), each once, in order, with a positive
 //!   sample count; or nobody, and then the global model is the previous one, kept.
@@ -27,6 +30,10 @@ pub struct Rounds {
     pending: Option<Vec<u32>>,
     /// The last recorded global-model hash.
     model: Vec<u8>,
+    /// Rounds with an aggregation block (their model is the global model).
+    pub aggregated: std::collections::BTreeSet<u32>,
+    /// Rounds with any block.
+    pub recorded: std::collections::BTreeSet<u32>,
 }
 
 impl Rounds {
@@ -91,6 +98,7 @@ impl Rounds {
                 .collect(),
         );
         self.round = round;
+        self.recorded.insert(round);
         Ok(())
     }
 
@@ -114,6 +122,7 @@ impl Rounds {
             ));
         }
         self.model = model;
+        self.aggregated.insert(round);
         Ok(())
     }
 }
@@ -167,5 +176,48 @@ fn hash_of(t: &Transaction) -> Result<Vec<u8>, String> {
         Ok(t.payload.clone())
     } else {
         Err(format!("the {} record is not a hash", t.kind.as_str()))
+    }
+}
+
+/// Checks the ledger's rounds against the run's `rounds.csv` text (see the module docs).
+pub fn check_rounds(rounds: &Rounds, csv: &str) -> Result<(), String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|c| *c == name)
+            .ok_or_else(|| format!("no `{name}` column"))
+    };
+    let (r_col, f_col) = (col("round")?, col("consensus_finalized")?);
+    let mut listed = std::collections::BTreeSet::new();
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        let round: u32 = cells
+            .get(r_col)
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| format!("row {} has no round number", i + 1))?;
+        if round as usize != i {
+            return Err(format!(
+                "row {} is round {round}: rounds are not contiguous",
+                i + 1
+            ));
+        }
+        listed.insert(round);
+        let is_final = cells.get(f_col) == Some(&"true");
+        if round > 0 && is_final != rounds.aggregated.contains(&round) {
+            return Err(match is_final {
+                true => format!(
+                    "round {round} is final here, but the ledger has no aggregation block for it"
+                ),
+                false => format!("round {round} is not final here, but the ledger aggregated it"),
+            });
+        }
+    }
+    match rounds.recorded.iter().find(|r| !listed.contains(r)) {
+        Some(r) => Err(format!(
+            "the ledger records round {r}, which this table does not list"
+        )),
+        None => Ok(()),
     }
 }

@@ -103,6 +103,10 @@ pub fn verify_run(dir: &Path, anchor: &Anchor) -> Result<Verified, String> {
             ));
         }
     }
+    let table = dir.join("rounds.csv");
+    if let Ok(csv) = std::fs::read_to_string(&table) {
+        semantics::check_rounds(&rounds, &csv).map_err(|e| format!("{}: {e}", table.display()))?;
+    }
     check_pins(&path, anchor, &genesis, &prev)?;
     if anchor.tip.is_none() {
         check_manifest(dir, records.len(), &genesis, &prev)?;
