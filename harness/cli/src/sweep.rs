@@ -171,27 +171,54 @@ fn spec_dir(spec: &Path) -> PathBuf {
 }
 
 /// Parses and builds every cell's config before anything runs: one bad cell refuses the sweep
-/// with its config error and its axis values.
+/// with one line naming the spec (and the line of the offending key there, when the message
+/// names one), the problem, the cell and its axis values; no cell file is written until every
+/// cell passes.
 fn check_cells(spec: &Spec, layout: &Layout, cells: &[Cell]) -> Result<(), Failure> {
     let reg = crate::registry::builtin().map_err(Failure::run)?;
     let dir = spec_dir(&spec.path);
+    let mut texts = Vec::with_capacity(cells.len());
     for cell in cells {
         let config = securefl_sweep::run::runnable_config(&cell.config, &dir);
         let text = toml::to_string(&config).map_err(Failure::run)?;
-        let path = layout.config(&cell.id);
-        securefl_core::rundir::write_atomic(&path, text.as_bytes()).map_err(Failure::run)?;
         let checked =
-            Config::parse(&path, &text).and_then(|cfg| Plugins::build(&cfg, &reg).map(drop));
+            Config::parse(&spec.path, &text).and_then(|cfg| Plugins::build(&cfg, &reg).map(drop));
         if let Err(e) = checked {
             return Err(Failure::input(format!(
-                "{} (cell {}: {})",
-                e,
+                "{}: {} (cell {}: {})",
+                spec_place(&spec.path, &e.message),
+                e.message,
                 cell.id,
                 axes(cell)
             )));
         }
+        texts.push(text);
+    }
+    for (cell, text) in cells.iter().zip(texts) {
+        let path = layout.config(&cell.id);
+        securefl_core::rundir::write_atomic(&path, text.as_bytes()).map_err(Failure::run)?;
     }
     Ok(())
+}
+
+/// `SPEC:LINE` of the first line of the spec that assigns the first key a config error names
+/// in backticks, or `SPEC` alone.
+fn spec_place(spec: &Path, message: &str) -> String {
+    let source = std::fs::read_to_string(spec).unwrap_or_default();
+    let assigns = |part: &str, key: &str| {
+        let part = part.trim_start().trim_start_matches('"');
+        part.strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start_matches('"').trim_start().starts_with('='))
+    };
+    let line = message.split('`').nth(1).and_then(|key| {
+        source
+            .lines()
+            .position(|l| l.split(['{', ',']).any(|part| assigns(part, key)))
+    });
+    match line {
+        Some(i) => format!("{}:{}", spec.display(), i + 1),
+        None => spec.display().to_string(),
+    }
 }
 
 fn axes(cell: &Cell) -> String {

@@ -146,15 +146,24 @@ fn run_cell(
     Ok(state)
 }
 
-/// The cell config as written to disk: relative plugin libraries made absolute against the
-/// spec's folder (the id was computed from the config as written in the spec).
+/// The cell config as written to disk: relative paths (plugin libraries, the ledger's key
+/// directory) made absolute against the spec's folder, so that a cell file in the output
+/// folder names the same files, and keys never land beside the results (the id was computed
+/// from the config as written in the spec).
 pub fn runnable_config(config: &toml::Table, spec_dir: &Path) -> toml::Table {
     let mut config = config.clone();
-    for (_, section) in config.iter_mut() {
-        if let Some(toml::Value::String(lib)) = section.get_mut("library")
-            && Path::new(lib.as_str()).is_relative()
-        {
-            *lib = spec_dir.join(&*lib).display().to_string();
+    for (name, section) in config.iter_mut() {
+        let keys: &[&str] = if name == "ledger" {
+            &["keys"]
+        } else {
+            &["library"]
+        };
+        for key in keys {
+            if let Some(toml::Value::String(path)) = section.get_mut(key)
+                && Path::new(path.as_str()).is_relative()
+            {
+                *path = spec_dir.join(&*path).display().to_string();
+            }
         }
     }
     config
@@ -170,4 +179,23 @@ fn last_line(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().rev().find(|l| !l.trim().is_empty())?;
     Some(line.strip_prefix("error: ").unwrap_or(line).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_libraries_and_key_directories_are_anchored_at_the_spec() {
+        let config: toml::Table = toml::from_str(
+            "seed = 1\n[attack]\nkind = \"x\"\nlibrary = \"lib/x.so\"\n\
+             [ledger]\nkeys = \"keys\"\n[defense]\nkind = \"fedavg\"\nlibrary = \"/abs.so\"\n",
+        )
+        .unwrap();
+        let out = runnable_config(&config, Path::new("/specs"));
+        let get = |s: &str, k: &str| out[s][k].as_str().unwrap().to_owned();
+        assert_eq!(get("attack", "library"), "/specs/lib/x.so");
+        assert_eq!(get("ledger", "keys"), "/specs/keys");
+        assert_eq!(get("defense", "library"), "/abs.so");
+    }
 }

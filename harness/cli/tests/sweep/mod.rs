@@ -272,6 +272,18 @@ fn a_profile_narrows_the_grid_and_a_bad_cell_refuses_the_sweep() {
         stderr.contains("defense = { kind = \"krum\", f = 1 }, seed = 1"),
         "{stderr}"
     );
+    // A typo in the base names the spec's own line, and no cell file is left behind.
+    let typo = SPEC.replace("adversary = { fraction", "adversary = { fraktion");
+    std::fs::write(s.path("spec.toml"), typo).unwrap();
+    let o = s.command(&real, "typo", &[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("spec.toml:11: ") && stderr.contains("unknown field `fraktion`"),
+        "{stderr}"
+    );
+    let written = std::fs::read_dir(s.path("typo/cells")).map_or(0, |d| d.count());
+    assert_eq!(written, 0, "cell files written for a refused sweep");
 }
 
 fn count(dir: &Path, keep: impl Fn(&str) -> bool) -> usize {
