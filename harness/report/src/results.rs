@@ -5,7 +5,8 @@
 //! One row per dataset, attack and defense (each other axis, when a sweep has one, in a column of
 //! its own, named by its last path segment: `partition.alpha` is `alpha`), in the summary's group
 //! order: the final test accuracy as mean with its 95% bootstrap CI over the seeds, the mean final
-//! balanced accuracy (whether a model learned at all: 1/C is chance), the share of malicious updates rejected (TPR), the share of
+//! balanced accuracy (whether a model learned at all: 1/C is chance; `degenerate: k of n seeds`
+//! where k seeds ended within 0.02 of it, constant predictors), the share of malicious updates rejected (TPR), the share of
 //! honest updates rejected (FPR), the backdoor success rate where an attack plants one, the
 //! number of seeds, and the threat model of the row (SMPC security, attacker knowledge,
 //! whether updates were read in the clear; `LEDGER FORKED` with the count when any round of the
@@ -214,16 +215,24 @@ impl Row {
         let seeds = m("test_accuracy")
             .and_then(|(.., n)| n)
             .map_or("—".into(), |n| format!("{n}"));
+        // A constant predictor (balanced accuracy at chance) learned nothing: say so.
+        let balanced = match m("degenerate") {
+            Some((Some(d), _, _, Some(n))) if d > 0.0 => format!(
+                "{} (degenerate: {} of {n} seeds)",
+                share("test_balanced_accuracy"),
+                (d * n).round()
+            ),
+            _ => share("test_balanced_accuracy"),
+        };
         let _ = write!(out, "| {} |", self.dataset);
         for v in &self.others {
             let _ = write!(out, " {} |", if v.is_empty() { "—" } else { v });
         }
         let _ = writeln!(
             out,
-            " {} | {} | {accuracy} | {} | {} | {} | {} | {seeds} | {} |",
+            " {} | {} | {accuracy} | {balanced} | {} | {} | {} | {seeds} | {} |",
             self.attack,
             self.defense,
-            share("test_balanced_accuracy"),
             share("tpr"),
             share("fpr"),
             share("backdoor_asr"),
@@ -305,7 +314,8 @@ mod tests {
         let summary = Table::parse(
             "group,defense,dataset.flag,partition.alpha,attack+adversary.fraction,adversary.report-classes,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,metric,n,mean,std,ci95_low,ci95_high\n\
              a,fedavg,p,0.1,none + 0.0,,semi-honest,none,none,false,test_accuracy,3,0.626,0.01,0.625,0.628\n\
-             a,fedavg,p,0.1,none + 0.0,,semi-honest,none,none,false,test_balanced_accuracy,3,0.501,0.01,0.5,0.502\n",
+             a,fedavg,p,0.1,none + 0.0,,semi-honest,none,none,false,test_balanced_accuracy,3,0.501,0.01,0.5,0.502\n\
+             a,fedavg,p,0.1,none + 0.0,,semi-honest,none,none,false,degenerate,3,0.6666666666666666,0.5,0,1\n",
         )
         .unwrap();
         let md = rendered(summary, Table::parse("cell\n").unwrap());
@@ -317,7 +327,7 @@ mod tests {
         assert_eq!(lines[1].matches("---").count(), 12);
         assert_eq!(
             lines[2],
-            "| p | 0.1 | — | none + 0.0 | fedavg | 0.626 [0.625, 0.628] | 0.501 | — | — | — | 3 | semi-honest, none, false |"
+            "| p | 0.1 | — | none + 0.0 | fedavg | 0.626 [0.625, 0.628] | 0.501 (degenerate: 2 of 3 seeds) | — | — | — | 3 | semi-honest, none, false |"
         );
     }
 }

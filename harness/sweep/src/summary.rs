@@ -5,7 +5,9 @@
 //! Metrics are the final round's `test_accuracy`, `test_balanced_accuracy`, `test_auc` and
 //! `backdoor_asr` (rounds.csv), and `tpr`, `fpr`, `precision` and `rounds_to_first_rejection`
 //! (detection.csv); a metric a cell does not have (an empty field) is left out of that cell's
-//! group, and `n` says how many seeds remain. Timing never enters the summary, so it is
+//! group, and `n` says how many seeds remain. `degenerate` is 1 for a cell whose final balanced
+//! accuracy is within [`DEGENERATE_MARGIN`] of chance (1/C, C the classes of `classes.csv`), a
+//! constant predictor, else 0: its mean is the share of such seeds. Timing never enters the summary, so it is
 //! byte-identical for the same runs. The bootstrap draws 2,000 resamples from a stream seeded
 //! by blake2b of the group and metric names: no seed comes from outside the spec.
 
@@ -26,14 +28,33 @@ pub const ROUND_METRICS: [&str; 4] = [
 ];
 /// Columns of `detection.csv` summarised.
 pub const DETECTION_METRICS: [&str; 4] = ["tpr", "fpr", "precision", "rounds_to_first_rejection"];
+/// How close to chance (1/C) a final balanced accuracy must be for a cell to be degenerate.
+pub const DEGENERATE_MARGIN: f64 = 0.02;
 /// Bootstrap resamples.
 pub const RESAMPLES: usize = 2000;
 
 /// One finished cell's metric values, by metric name.
 pub type CellMetrics = BTreeMap<String, f64>;
 
-/// Reads a cell's metrics from its run folder's tables (empty fields are absent).
-pub fn cell_metrics(rounds_csv: &str, detection_csv: &str) -> CellMetrics {
+/// Reads a cell's metrics from its run folder's tables (empty fields are absent), with
+/// `degenerate` when the classes are known.
+pub fn cell_metrics(rounds_csv: &str, detection_csv: &str, classes_csv: &str) -> CellMetrics {
+    let mut out = final_metrics(rounds_csv, detection_csv);
+    let classes: std::collections::BTreeSet<&str> = classes_csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1))
+        .collect();
+    if let (Some(b), false) = (out.get("test_balanced_accuracy"), classes.is_empty()) {
+        let chance = 1.0 / classes.len() as f64;
+        let degenerate = (b - chance).abs() <= DEGENERATE_MARGIN;
+        out.insert("degenerate".into(), f64::from(u8::from(degenerate)));
+    }
+    out
+}
+
+/// The final round's and the detection table's metrics.
+fn final_metrics(rounds_csv: &str, detection_csv: &str) -> CellMetrics {
     let mut out = CellMetrics::new();
     for (text, names) in [
         (rounds_csv, &ROUND_METRICS[..]),
@@ -70,7 +91,11 @@ pub fn summary(columns: &[&str], cells: &[(&Cell, Vec<String>, CellMetrics)]) ->
     out.push_str(",metric,n,mean,std,ci95_low,ci95_high\n");
     for (key, members) in groups(&axes, cells) {
         let (cell, threat, _) = members[0];
-        for metric in ROUND_METRICS.iter().chain(&DETECTION_METRICS) {
+        for metric in ROUND_METRICS
+            .iter()
+            .chain(&DETECTION_METRICS)
+            .chain(&["degenerate"])
+        {
             let values: Vec<f64> = members
                 .iter()
                 .filter_map(|(_, _, m)| m.get(*metric).copied())
@@ -178,10 +203,26 @@ mod tests {
     fn metrics_come_from_the_last_row_and_skip_empty_fields() {
         let rounds = "round,test_accuracy,test_auc,backdoor_asr\n0,0.5,0.4,\n1,0.8,0.9,\n";
         let detection = "tpr,fpr,precision\n1,0.25,\n";
-        let m = cell_metrics(rounds, detection);
+        let m = cell_metrics(rounds, detection, "");
         assert_eq!(m.get("test_accuracy"), Some(&0.8));
         assert_eq!(m.get("test_auc"), Some(&0.9));
         assert_eq!(m.get("fpr"), Some(&0.25));
         assert!(!m.contains_key("backdoor_asr") && !m.contains_key("precision"));
+        assert!(!m.contains_key("degenerate"), "classes unknown");
+    }
+
+    #[test]
+    fn a_cell_at_chance_balanced_accuracy_is_degenerate() {
+        let classes = "round,class,name,support,recall\n1,0,a,10,1\n1,1,b,10,0\n";
+        let at = |b: &str| {
+            let rounds = format!("round,test_balanced_accuracy\n1,{b}\n");
+            cell_metrics(&rounds, "", classes)["degenerate"]
+        };
+        assert_eq!(at("0.5"), 1.0, "a constant predictor of two classes");
+        assert_eq!(at("0.515"), 1.0);
+        assert_eq!(at("0.53"), 0.0);
+        let four = "round,class\n1,0\n1,1\n1,2\n1,3\n";
+        let rounds = "round,test_balanced_accuracy\n1,0.26\n";
+        assert_eq!(cell_metrics(rounds, "", four)["degenerate"], 1.0);
     }
 }

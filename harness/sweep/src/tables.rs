@@ -49,7 +49,11 @@ pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
             let path = layout.run_dir(&cell.id).join(t);
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
         };
-        let metrics = summary::cell_metrics(&read("rounds.csv")?, &read("detection.csv")?);
+        let metrics = summary::cell_metrics(
+            &read("rounds.csv")?,
+            &read("detection.csv")?,
+            &read("classes.csv")?,
+        );
         rows.push((*cell, threat_values(layout, cell)?, metrics));
     }
     write("summary.csv", &summary::summary(&axes, &rows))?;
