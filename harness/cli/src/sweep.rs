@@ -34,6 +34,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         None => cells.clone(),
     };
     check_cells(&spec, &layout, &mine)?;
+    let done_before = done(&layout, &mine);
     let workers = args.workers.unwrap_or(spec.workers).max(1);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = RunOptions {
@@ -49,7 +50,15 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
     if args.shard.is_none() {
         securefl_sweep::tables::merge(&layout, &cells).map_err(Failure::run)?;
     }
-    report(&layout, &mine, failed)
+    report(&layout, &mine, failed, done_before)
+}
+
+/// How many of `cells` are finished.
+fn done(layout: &Layout, cells: &[Cell]) -> usize {
+    cells
+        .iter()
+        .filter(|c| layout.state(&c.id) == CellState::Done)
+        .count()
 }
 
 /// `--slurm`: checks every cell, writes `OUT/sweep.sbatch` (one shard per array task) and
@@ -57,6 +66,7 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
 pub fn slurm(args: SweepArgs, tasks: Option<usize>, wait: bool) -> Result<(), Failure> {
     let (spec, layout, cells) = open(&args.spec, args.profile.as_deref(), args.out.as_deref())?;
     check_cells(&spec, &layout, &cells)?;
+    let done_before = done(&layout, &cells);
     let tasks = tasks
         .unwrap_or(cells.len().min(64))
         .clamp(1, cells.len().max(1));
@@ -122,7 +132,7 @@ pub fn slurm(args: SweepArgs, tasks: Option<usize>, wait: bool) -> Result<(), Fa
             )
         })
         .count();
-    report(&layout, &cells, failed)
+    report(&layout, &cells, failed, done_before)
 }
 
 /// The first executable `name` on the PATH.
@@ -137,6 +147,7 @@ fn which(name: &str) -> Result<PathBuf, ()> {
 /// Merges the finished cells' tables (after sharded runs).
 pub fn collect(spec: &Path, profile: Option<&str>, out: Option<&Path>) -> Result<(), Failure> {
     let (_, layout, cells) = open(spec, profile, out)?;
+    create(&layout)?;
     let merged = securefl_sweep::tables::merge(&layout, &cells).map_err(Failure::run)?;
     let _ = writeln!(
         std::io::stdout(),
@@ -159,10 +170,14 @@ fn open(
     };
     let root = out.map_or_else(|| Path::new("results").join(default), Path::to_owned);
     let layout = Layout::new(&root);
-    std::fs::create_dir_all(layout.cells())
-        .map_err(|e| Failure::input(format!("{}: {e}", root.display())))?;
     let cells = securefl_sweep::expand(&spec);
     Ok((spec, layout, cells))
+}
+
+/// Creates the output folder's `cells/` (once the spec is known to be sound).
+fn create(layout: &Layout) -> Result<(), Failure> {
+    std::fs::create_dir_all(layout.cells())
+        .map_err(|e| Failure::input(format!("{}: {e}", layout.root().display())))
 }
 
 fn spec_dir(spec: &Path) -> PathBuf {
@@ -173,7 +188,7 @@ fn spec_dir(spec: &Path) -> PathBuf {
 /// Parses and builds every cell's config before anything runs: one bad cell refuses the sweep
 /// with one line naming the spec (and the line of the offending key there, when the message
 /// names one), the problem, the cell and its axis values; no cell file is written until every
-/// cell passes.
+/// cell passes (nor the output folder created).
 fn check_cells(spec: &Spec, layout: &Layout, cells: &[Cell]) -> Result<(), Failure> {
     let reg = crate::registry::builtin().map_err(Failure::run)?;
     let dir = spec_dir(&spec.path);
@@ -194,6 +209,7 @@ fn check_cells(spec: &Spec, layout: &Layout, cells: &[Cell]) -> Result<(), Failu
         }
         texts.push(text);
     }
+    create(layout)?;
     for (cell, text) in cells.iter().zip(texts) {
         let path = layout.config(&cell.id);
         securefl_core::rundir::write_atomic(&path, text.as_bytes()).map_err(Failure::run)?;
@@ -230,23 +246,30 @@ fn axes(cell: &Cell) -> String {
     parts.join(", ")
 }
 
-fn report(layout: &Layout, cells: &[Cell], failed: usize) -> Result<(), Failure> {
-    let done = cells
-        .iter()
-        .filter(|c| layout.state(&c.id) == CellState::Done)
-        .count();
-    let _ = writeln!(
-        std::io::stdout(),
-        "{}: {done} of {} cells done, {failed} failed (status and errors in cells.csv)",
-        layout.root().display(),
-        cells.len()
-    );
+fn report(
+    layout: &Layout,
+    cells: &[Cell],
+    failed: usize,
+    done_before: usize,
+) -> Result<(), Failure> {
+    let (done, root) = (done(layout, cells), layout.root().display());
+    let mut out = std::io::stdout();
+    let _ = if done_before == cells.len() {
+        writeln!(out, "{root}: nothing to do: all {done} cells done")
+    } else {
+        writeln!(
+            out,
+            "{root}: {done} of {} cells done, {failed} failed (status and errors in cells.csv)",
+            cells.len()
+        )
+    };
     if failed > 0 {
         return Err(Failure::run(format!(
             "{failed} cell(s) failed; see {}",
             layout.root().join("cells").display()
         )));
     }
+    let _ = writeln!(out, "next: securefl report {root}");
     Ok(())
 }
 
