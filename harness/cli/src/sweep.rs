@@ -221,18 +221,12 @@ fn check_cells(spec: &Spec, layout: &Layout, cells: &[Cell]) -> Result<(), Failu
 /// in backticks, or `SPEC` alone.
 fn spec_place(spec: &Path, message: &str) -> String {
     let source = std::fs::read_to_string(spec).unwrap_or_default();
-    let assigns = |part: &str, key: &str| {
-        let part = part.trim_start().trim_start_matches('"');
-        part.strip_prefix(key)
-            .is_some_and(|rest| rest.trim_start_matches('"').trim_start().starts_with('='))
-    };
-    let line = message.split('`').nth(1).and_then(|key| {
-        source
-            .lines()
-            .position(|l| l.split(['{', ',']).any(|part| assigns(part, key)))
-    });
+    let line = message
+        .split('`')
+        .nth(1)
+        .and_then(|key| securefl_core::config::line_of_key_after(&source, key, 1));
     match line {
-        Some(i) => format!("{}:{}", spec.display(), i + 1),
+        Some(l) => format!("{}:{l}", spec.display()),
         None => spec.display().to_string(),
     }
 }

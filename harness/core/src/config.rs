@@ -454,7 +454,7 @@ fn line_of_key(source: &str, key: &str) -> Option<usize> {
 }
 
 /// The first line at or after `from` that assigns `key` (`key = ...` or `, key = ...` inline).
-pub(crate) fn line_of_key_after(source: &str, key: &str, from: usize) -> Option<usize> {
+pub fn line_of_key_after(source: &str, key: &str, from: usize) -> Option<usize> {
     source
         .lines()
         .enumerate()

@@ -22,13 +22,11 @@ impl Replica {
     /// What this replica proposes for `batch`: the batch, or, for a wrong-content primary, the
     /// same batch with its digest altered (other content under the same id).
     pub(super) fn content_of(&self, batch: Batch) -> Batch {
-        if self.behaviour != Behaviour::WrongContent {
-            return batch;
+        if self.behaviour == Behaviour::WrongContent {
+            batch.with_other_content()
+        } else {
+            batch
         }
-        let mut digest = batch.digest;
-        digest[31] ^= 0xa5;
-        digest[0] |= 1;
-        Batch { digest, ..batch }
     }
 
     /// The O set this replica sends in its NEW-VIEW: the selection rule's, or, for a bad
@@ -66,8 +64,7 @@ impl Replica {
     /// wrong-content one always.
     pub(super) fn content_valid(&self, p: &Proposal) -> bool {
         self.behaviour == Behaviour::WrongContent
-            || p.batch
-                .is_none_or(|b| self.client.get(&b.id).is_none_or(|d| *d == b.digest))
+            || p.batch.is_none_or(|b| b.matches_client(&self.client))
     }
 
     /// Sends a PRE-PREPARE to the backups. An equivocating primary sends it to the first half

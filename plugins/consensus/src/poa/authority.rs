@@ -238,12 +238,11 @@ impl Authority {
     /// What this authority seals for `batch`: the batch, or, for a wrong-content authority, the
     /// batch with its digest altered (other content under the same id).
     fn content_of(&self, batch: Batch) -> Batch {
-        if self.behaviour != Behaviour::WrongContent {
-            return batch;
+        if self.behaviour == Behaviour::WrongContent {
+            batch.with_other_content()
+        } else {
+            batch
         }
-        let mut digest = batch.digest;
-        digest[31] ^= 0xa5;
-        Batch { digest, ..batch }
     }
 
     /// Whether this authority takes `block`: an honest one only when each batch it carries is
@@ -251,10 +250,7 @@ impl Authority {
     /// a wrong-content one always.
     fn content_valid(&self, block: &Block) -> bool {
         self.behaviour == Behaviour::WrongContent
-            || block
-                .batches
-                .iter()
-                .all(|b| self.client.get(&b.id).is_none_or(|d| *d == b.digest))
+            || block.batches.iter().all(|b| b.matches_client(&self.client))
     }
 
     /// Handles a block from `from` (its author when `direct`, or a sync answer).

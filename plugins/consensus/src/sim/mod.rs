@@ -100,6 +100,23 @@ pub struct Batch {
     pub bytes: u64,
 }
 
+impl Batch {
+    /// The same batch with other content under its id (a Byzantine proposer's wrong accepted
+    /// set or model hash): its digest altered.
+    pub fn with_other_content(self) -> Self {
+        let mut digest = self.digest;
+        digest[31] ^= 0xa5;
+        digest[0] |= 1;
+        Self { digest, ..self }
+    }
+
+    /// Whether this batch is the client's copy of its id in `client` (a batch the client never
+    /// handed over cannot be checked and passes).
+    pub fn matches_client(&self, client: &std::collections::BTreeMap<u64, [u8; 32]>) -> bool {
+        client.get(&self.id).is_none_or(|d| *d == self.digest)
+    }
+}
+
 /// A protocol participant: a pure state machine driven by the simulator.
 pub trait Node {
     /// Its messages.
