@@ -41,6 +41,11 @@
 //!   `UM` is the upper median (`⌈n/2⌉`-th largest) of the benign distances and `m` copies of
 //!   `‖Δ‖` (colluders raise it; with `m ≥ ⌈n/2⌉` the bound no longer binds and `max-strength`
 //!   does); no bound below three submissions, as the gate.
+//! - Neighbour rules (omniscient only, when `neighbour-bound` or `neighbour-rank` is set): the
+//!   Krum scores of every submission, the colluders' copies of the candidate at distance 0 from
+//!   each other, exactly as the gate computes them (`krum`); the candidate's score must be at most
+//!   `slack · factor²` times the upper-median score, and with `neighbour-rank` at most `slack`
+//!   times at least `m` benign scores, so that the `m` dropped are all benign.
 //! - Scores: balanced accuracy on at most `score-images` of the attacker's clean images, drawn
 //!   without replacement, seeded from the data hook's seed, and kept by [`Attack::poison_data`]
 //!   (for `backdoor` before stamping), with the slow reference forward pass. The score check is
@@ -57,8 +62,9 @@
 //! Parameters: `direction` (`"sign-flip"` default, `"lie"`, `"backdoor"`), `knowledge` (`"own"`
 //! default, `"omniscient"`), `margin` (0.05), `norm-factor` (2; 0 = the gate has no norm bound),
 //! `slack` (0.95, in (0, 1]), `score-slack` (0, in [0, 1]), `tolerance` (1e-3), `max-strength`
-//! (10), `score-images` (200); with `backdoor` only: `target`, `trigger-size`, `poison-fraction`,
-//! as `backdoor` and with its defaults. Cost: one scoring (`score-images` reference forward passes)
+//! (10), `score-images` (200), `neighbour-bound` (0 = the gate has none) and `neighbour-rank`
+//! (false), both omniscient only; with `backdoor` only: `target`, `trigger-size`,
+//! `poison-fraction`, as `backdoor` and with its defaults. Cost: one scoring (`score-images` reference forward passes)
 //! per benign estimate and per search step whose candidate passes the norm check, about
 //! `log2(max-strength / tolerance)` ≈ 14 steps by default.
 //!
@@ -66,6 +72,7 @@
 //! seeds; state lives in a `BTreeMap` and plain fields.
 
 mod gate;
+mod krum;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -80,6 +87,7 @@ use crate::backdoor::{self, Backdoor};
 use crate::common::{benign, mean, positive, std_dev};
 use crate::scaling::Boost;
 use gate::{Gate, Rule, Scorer, spread};
+use krum::Neighbours;
 
 /// The malicious direction along which the strength `γ` is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -136,6 +144,12 @@ pub struct Params {
     /// At most this many of the attacker's images score a candidate.
     #[serde(default = "default_score_images")]
     pub score_images: usize,
+    /// The gate's neighbour-bound factor (0: off), known to the attacker (omniscient only).
+    #[serde(default)]
+    pub neighbour_bound: f64,
+    /// Whether the gate drops the highest Krum scores by rank (omniscient only).
+    #[serde(default)]
+    pub neighbour_rank: bool,
     /// `backdoor` only: the label triggered images are given.
     pub target: Option<usize>,
     /// `backdoor` only: side of the square trigger, in pixels.
@@ -303,6 +317,24 @@ impl GateAware {
         if p.score_images == 0 {
             return Err(ParamError::field("score-images", "must be at least 1"));
         }
+        if !(p.neighbour_bound == 0.0 || p.neighbour_bound.is_finite() && p.neighbour_bound >= 1.0)
+        {
+            return Err(ParamError::field(
+                "neighbour-bound",
+                format!("{} is neither 0 (off) nor a factor ≥ 1", p.neighbour_bound),
+            ));
+        }
+        let neighbours = p.neighbour_bound > 0.0 || p.neighbour_rank;
+        if neighbours && p.knowledge != Knowledge::Omniscient {
+            return Err(ParamError::field(
+                if p.neighbour_rank {
+                    "neighbour-rank"
+                } else {
+                    "neighbour-bound"
+                },
+                "needs knowledge = \"omniscient\" (no own-data estimate of Krum scores is built)",
+            ));
+        }
         let backdoor = if p.direction == Direction::Backdoor {
             // `backdoor`'s own defaults, overridden by what is given; no boost: γ is the boost.
             let mut bp: backdoor::Params = securefl_api::Params::empty().parse()?;
@@ -403,6 +435,15 @@ impl GateAware {
             colluders,
             rule: self.rule(),
         };
+        let krum = (p.neighbour_bound > 0.0 || p.neighbour_rank).then(|| {
+            Neighbours::new(
+                &rows,
+                colluders,
+                p.neighbour_bound,
+                p.neighbour_rank,
+                p.slack,
+            )
+        });
         let degenerate = matches!(&line, Line::Shift { dir, .. } if dir.iter().all(|&d| d == 0.0));
         let strength = if degenerate {
             None
@@ -414,6 +455,7 @@ impl GateAware {
                 |g| {
                     let v = line.at(g);
                     gate.norm_ok(norm(&v))
+                        && krum.as_ref().is_none_or(|k| k.ok(&rows, &v))
                         && scorer.as_ref().is_none_or(|s| gate.score_ok(&s.eval(&v)))
                 },
             )

@@ -84,6 +84,12 @@
 //! gate-aware sign flip passed any norm factor). Exact comparisons need narrow weights: with the
 //! paper CNN use `weight-bound = 2` (factor up to 3); wider settings stop the run with one line.
 //!
+//! Neighbour rank (`neighbour-rank = true`, default off): Multi-Krum's selection in shares. The
+//! `f` submissions with the highest Krum score (`f` the run's malicious count, ties broken by
+//! submission order) are rejected, ranked by pairwise comparisons in shares
+//! (`securefl_smpc::neighbours::lowest`); no score or rank is opened. Unlike the bound it rejects
+//! `f` models every round, honest ones when fewer attack. It may be combined with the bound.
+//!
 //! Range check (`weight-bound`, default 4): before any other use, every weight of every
 //! submission (and of the global model) must lie in `[−weight-bound, weight-bound)`, checked in
 //! shares on the fixed-point encoding itself (`securefl_smpc::range`). The bit stays shared: each
@@ -110,8 +116,8 @@
 use securefl_api::smpc::{DataId, EvalQuery, Score};
 use securefl_api::{
     Aggregate, ClientUpdate, ClientVerdict, CostRecord, Defense, DefenseCaps, DefenseCtx, Factory,
-    ImageSet, NextModel, ParamError, PluginError, PluginInfo, Registry, RegistryError, ShareId,
-    SmpcCtx, SmpcProtocol, Verdict,
+    ImageSet, NeighbourRule, NextModel, ParamError, PluginError, PluginInfo, Registry,
+    RegistryError, ShareId, SmpcCtx, SmpcProtocol, Verdict,
 };
 use serde::Deserialize;
 
@@ -198,6 +204,10 @@ pub struct Params {
     /// round's upper-median score (checked in shares); 0 (the default) turns it off.
     #[serde(default)]
     pub neighbour_bound: f64,
+    /// Reject the `f` models with the highest Krum score (`f` the run's malicious count), ranked
+    /// in shares: Multi-Krum's selection.
+    #[serde(default)]
+    pub neighbour_rank: bool,
     /// Every weight of a submitted model must lie in `[−weight-bound, weight-bound)`, checked in
     /// shares on its fixed-point encoding before any other use.
     #[serde(default = "default_weight_bound")]
@@ -443,15 +453,20 @@ impl Defense for SmpcVerify {
                 .norm_bound_kept(&sctx, ctx.shares, global, factor)?;
             reference_cost += kept.cost;
         }
+        let k = updates
+            .len()
+            .saturating_sub(ctx.setting.malicious + 2)
+            .max(1);
+        let mut neighbour_rules = Vec::new();
         if self.params.neighbour_bound > 0.0 {
-            let n = updates.len();
-            let k = n.saturating_sub(ctx.setting.malicious + 2).max(1);
-            let factor = self.params.neighbour_bound;
+            neighbour_rules.push(NeighbourRule::Bound(self.params.neighbour_bound));
+        }
+        if self.params.neighbour_rank {
+            neighbour_rules.push(NeighbourRule::Lowest(ctx.setting.malicious));
+        }
+        for rule in neighbour_rules {
             let shares = ctx.shares;
-            reference_cost += ctx
-                .smpc
-                .neighbour_bound_kept(&sctx, shares, k, factor)?
-                .cost;
+            reference_cost += ctx.smpc.neighbours_kept(&sctx, shares, k, rule)?.cost;
         }
         let margin = self.params.margin;
         if self.params.validation == Validation::CrossHospital {

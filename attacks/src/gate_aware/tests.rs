@@ -81,6 +81,12 @@ fn bad_params_are_refused_with_the_field() {
         ),
         ("direction = \"backdoor\"\ntrigger-size = 0", "trigger-size"),
         ("gamma = 1", "gamma"),
+        ("neighbour-rank = true", "neighbour-rank"),
+        ("neighbour-bound = 2", "neighbour-bound"),
+        (
+            "knowledge = \"omniscient\"\nneighbour-bound = 0.5",
+            "neighbour-bound",
+        ),
     ] {
         assert_eq!(
             refused_field("gate-aware", params),
@@ -116,6 +122,37 @@ fn omniscient_search_stops_at_the_norm_boundary_for_every_direction() {
             .poison_update(&ctx(&honest, &[]), &mut u)
             .unwrap();
         assert_eq!(u.delta, c.delta, "{dir}");
+    }
+}
+
+#[test]
+fn a_neighbour_rule_only_shortens_the_search_and_its_result_passes_it() {
+    let honest = gaussian_updates(3, 9, 60);
+    let own = gaussian_updates(4, 1, 60).remove(0);
+    let u = update(0, 100, own.delta.clone());
+    let rows: Vec<&[f32]> = honest.iter().map(|h| h.delta.as_slice()).collect();
+    let craft = |extra: &str| {
+        // LIE starts at the benign mean, the most central point, and moves away.
+        attack(&format!(
+            "direction = \"lie\"\nknowledge = \"omniscient\"\n{extra}"
+        ))
+        .craft(&ctx(&honest, &[]), &u, &BTreeMap::new())
+        .unwrap()
+    };
+    let plain = craft("").strength.unwrap();
+    for (extra, factor, rank) in [
+        ("neighbour-rank = true", 0.0, true),
+        ("neighbour-bound = 1.0", 1.0, false),
+    ] {
+        let c = craft(extra);
+        let g = c.strength.unwrap();
+        assert!(g <= plain, "{extra}: {g} > {plain}");
+        let rule = Neighbours::new(&rows, 1, factor, rank, 0.95);
+        assert!(rule.ok(&rows, &c.delta), "{extra}");
+        assert!(
+            !rule.ok(&rows, &c.line.at(10.0)),
+            "{extra}: the rule never binds"
+        );
     }
 }
 

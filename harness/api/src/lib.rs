@@ -39,7 +39,7 @@ pub use params::{ParamError, Params};
 pub use registry::{Factory, PluginInfo, PluginKind, PluginTrait, Registry, RegistryError};
 pub use seed::{Rng, derive_seed, rng};
 pub use smpc::{
-    DataId, EvalOutcome, EvalQuery, Metered, Score, SecurityModel, ShareId, SmpcCaps, SmpcCtx,
-    SmpcProtocol,
+    DataId, EvalOutcome, EvalQuery, Metered, NeighbourRule, Score, SecurityModel, ShareId,
+    SmpcCaps, SmpcCtx, SmpcProtocol,
 };
 pub use update::{ClientUpdate, ClientVerdict, Verdict};

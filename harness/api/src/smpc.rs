@@ -142,6 +142,16 @@ pub fn check_weights(protocol: &str, models: usize, weights: &[f64]) -> Result<f
     Ok(total)
 }
 
+/// Which Krum scores pass [`SmpcProtocol::neighbours_kept`], compared in shares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NeighbourRule {
+    /// At most `factor²` times the round's upper-median score.
+    Bound(f64),
+    /// Not among the `drop` highest scores (ties broken by submission order): Multi-Krum's
+    /// selection by rank.
+    Lowest(usize),
+}
+
 /// A secure multi-party computation protocol.
 ///
 /// Contract:
@@ -272,18 +282,17 @@ pub trait SmpcProtocol: Send {
     }
 
     /// Keeps, for each of `models` (range-checked), the bit that its summed squared distance to
-    /// its `k` nearest other models is at most `factor²` times the round's upper-median such
-    /// score (Krum's score, in shares); the bit joins the model's next opened pass bit, as in
-    /// [`SmpcProtocol::norm_bound_kept`]. Nothing is opened.
-    fn neighbour_bound_kept(
+    /// its `k` nearest other models (Krum's score, in shares) passes `rule`; the bit joins the
+    /// model's next opened pass bit, as in [`SmpcProtocol::norm_bound_kept`]. Nothing is opened.
+    fn neighbours_kept(
         &mut self,
         _ctx: &SmpcCtx,
         _models: &[ShareId],
         _k: usize,
-        _factor: f64,
+        _rule: NeighbourRule,
     ) -> Result<Metered<()>, PluginError> {
         Err(PluginError::Unsupported(
-            "this protocol has no neighbour bound".into(),
+            "this protocol has no neighbour rule".into(),
         ))
     }
 

@@ -394,6 +394,32 @@ fn the_neighbour_bound_rejects_an_unboosted_flip_that_the_norm_bound_cannot_see(
 }
 
 #[test]
+fn the_rank_selection_drops_exactly_the_flipper_and_opens_only_bits() {
+    let Some(data) = real_data_dir() else { return };
+    // As above, with Multi-Krum's selection in shares instead of the bound: one malicious
+    // hospital, so exactly one model a round is dropped, and in round 2 it is the flipper's.
+    let text = verified(
+        5,
+        "kind = \"sign-flip\"\nscale = 1.0",
+        "norm-bound = 0\nneighbour-rank = true\nweight-bound = 2.0",
+    )
+    .replace("rounds = 1", "rounds = 2");
+    let run = experiment(&text, &data, 2).run(&mut NoOutput).unwrap();
+    let rejected: Vec<(usize, usize)> = run
+        .clients
+        .iter()
+        .filter(|c| c.verdict == securefl_api::Verdict::Rejected)
+        .map(|c| (c.round, c.hospital))
+        .collect();
+    assert!(rejected.contains(&(2, 0)), "{rejected:?}");
+    assert_eq!(rejected.iter().filter(|(r, _)| *r == 2).count(), 1);
+    assert_eq!(
+        run.rounds[2].smpc.opened_cell(),
+        "pass-bit:5;aggregate-model:1"
+    );
+}
+
+#[test]
 fn cross_hospital_verdicts_are_each_validators_and_only_a_lying_majority_turns_them() {
     let Some(data) = real_data_dir() else { return };
     // Hospital 0 trains on every label replaced by 0; every hospital validates on its own split.

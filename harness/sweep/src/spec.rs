@@ -18,7 +18,10 @@
 //!
 //! [profiles.smoke]                      # --profile smoke
 //! base = { "federation.rounds" = 2 }    # fields set in the base
-//! sweep = { seed = [42] }               # axes replaced (or added)
+//! sweep = { seed = [42] }               # axes replaced (or added; a linked axis such as
+//!                                       # "attack+defense" replaces the axes it overlaps)
+//! [[profiles.smoke.grid]]               # optional: the profile's grids replace the spec's
+//! "dataset.flag" = ["pneumoniamnist"]
 //!
 //! [run]
 //! workers = 2                           # cells in parallel
@@ -108,6 +111,33 @@ struct RawProfile {
     base: toml::Table,
     #[serde(default)]
     sweep: toml::Table,
+    #[serde(default)]
+    grid: Vec<toml::Table>,
+}
+
+/// Applies one profile axis: an axis of the same path takes its values (in `[sweep]` or in
+/// every grid that has it); otherwise every axis that sets one of its fields is dropped (so
+/// `"attack+defense"` replaces both an `attack` and a `defense` axis) and it joins `[sweep]`.
+fn apply_profile_axis(axes: &mut Vec<Axis>, grids: &mut [Vec<Axis>], axis: Axis) {
+    let mut replaced = false;
+    for a in grids.iter_mut().flatten().filter(|a| a.path == axis.path) {
+        a.values.clone_from(&axis.values);
+        replaced = true;
+    }
+    if let Some(a) = axes.iter_mut().find(|a| a.path == axis.path) {
+        a.values = axis.values;
+        return;
+    }
+    if replaced {
+        return;
+    }
+    let fields: Vec<&str> = axis.path.split('+').collect();
+    let overlaps = |a: &Axis| a.path.split('+').any(|f| fields.contains(&f));
+    axes.retain(|a| !overlaps(a));
+    for g in grids.iter_mut() {
+        g.retain(|a| !overlaps(a));
+    }
+    axes.push(axis);
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,18 +189,16 @@ impl Spec {
             let from = header_line(source, &format!("[profiles.{name}"));
             let in_profile = |key: &str| line_of_key(source, key, from);
             apply_overrides(path, &mut base, &p.base, "", &in_profile)?;
+            if !p.grid.is_empty() {
+                let in_grid = |key: &str| line_of_key(source, key, from);
+                grids = p
+                    .grid
+                    .iter()
+                    .map(|g| flatten_axes(path, g, "", &in_grid))
+                    .collect::<Result<Vec<_>, _>>()?;
+            }
             for axis in flatten_axes(path, &p.sweep, "", &in_profile)? {
-                let in_grids = grids.iter_mut().flatten().filter(|a| a.path == axis.path);
-                let mut replaced = false;
-                for a in in_grids {
-                    a.values.clone_from(&axis.values);
-                    replaced = true;
-                }
-                match axes.iter_mut().find(|a| a.path == axis.path) {
-                    Some(a) => a.values = axis.values,
-                    None if !replaced => axes.push(axis),
-                    None => {}
-                }
+                apply_profile_axis(&mut axes, &mut grids, axis);
             }
         }
         let workers = raw.run.workers.unwrap_or(1);

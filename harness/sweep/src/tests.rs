@@ -105,6 +105,56 @@ fn a_profile_overrides_the_base_and_replaces_or_adds_axes() {
 }
 
 #[test]
+fn a_linked_profile_axis_replaces_the_axes_it_overlaps_and_profile_grids_replace_grids() {
+    let text = r#"securefl-sweep = 1
+name = "pairs"
+
+[base]
+securefl = 1
+federation = { hospitals = 4, rounds = 5 }
+dataset = { kind = "medmnist", flag = "pneumoniamnist" }
+
+[sweep]
+attack = [{ kind = "none" }, { kind = "lie" }, { kind = "ipm" }]
+defense = [{ kind = "fedavg" }, { kind = "median" }]
+seed = [1]
+
+[[grid]]
+"dataset.flag" = ["pneumoniamnist", "bloodmnist"]
+
+[profiles.pairs.sweep]
+"attack+defense" = [[{ kind = "none" }, { kind = "fedavg" }], [{ kind = "lie" }, { kind = "median" }]]
+
+[[profiles.pairs.grid]]
+"dataset.flag" = ["bloodmnist"]
+"#;
+    assert_eq!(expand(&parse(text, None).unwrap()).len(), 12);
+    let spec = parse(text, Some("pairs")).unwrap();
+    let paths: Vec<&str> = spec.axes.iter().map(|a| a.path.as_str()).collect();
+    assert_eq!(paths, ["seed", "attack+defense"]);
+    let cells = expand(&spec);
+    let got: Vec<(String, String, String)> = cells
+        .iter()
+        .map(|c| {
+            let kind = |t: &str| c.config[t]["kind"].as_str().unwrap_or("").to_owned();
+            let flag = c.config["dataset"]["flag"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            (kind("attack"), kind("defense"), flag)
+        })
+        .collect();
+    let blood = || "bloodmnist".to_owned();
+    assert_eq!(
+        got,
+        [
+            ("none".into(), "fedavg".into(), blood()),
+            ("lie".into(), "median".into(), blood())
+        ]
+    );
+}
+
+#[test]
 fn repeated_values_give_one_cell() {
     let spec = parse(&SPEC.replace("[42, 1, 2]", "[42, 42]"), None).unwrap();
     let cells = expand(&spec);

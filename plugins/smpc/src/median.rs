@@ -47,7 +47,7 @@ fn twice_median<P: Mpc>(p: &mut P, s: &P::A, n: usize) -> P::A {
     if n == 1 {
         return p.mul_public(s, &[2]);
     }
-    let ranks = ranks(p, s, n);
+    let ranks = ranks(p, s, n, false);
     let (lo, hi) = if n % 2 == 1 {
         ((n - 1) / 2, (n - 1) / 2)
     } else {
@@ -69,12 +69,19 @@ fn twice_median<P: Mpc>(p: &mut P, s: &P::A, n: usize) -> P::A {
     }
 }
 
-/// The rank of each of the `n` values (ties broken by index) as ring integers.
-fn ranks<P: Mpc>(p: &mut P, s: &P::A, n: usize) -> P::A {
+/// The rank of each of the `n` values (ties broken by index) as ring integers; `full` compares
+/// over the whole ring ([`Mpc::drelu_full`], for values whose differences only fit 64 bits),
+/// else within the protocol's comparison range.
+pub(crate) fn ranks<P: Mpc>(p: &mut P, s: &P::A, n: usize, full: bool) -> P::A {
     // e[(i, j)] = 1{s_j ≤ s_i} for j < i, in the order of `pairs`.
     let pairs: Vec<(usize, usize)> = (0..n).flat_map(|i| (0..i).map(move |j| (i, j))).collect();
     let (is, js): (Vec<usize>, Vec<usize>) = pairs.iter().copied().unzip();
-    let e = p.drelu(&p.sub(&p.gather(s, &is), &p.gather(s, &js)));
+    let diff = p.sub(&p.gather(s, &is), &p.gather(s, &js));
+    let e = if full {
+        p.drelu_full(&diff)
+    } else {
+        p.drelu(&diff)
+    };
     let e = p.b2a(&e);
     // The pair (i, j), j < i, sits at i(i − 1)/2 + j.
     let index = |i: usize, j: usize| i * (i - 1) / 2 + j;

@@ -15,9 +15,13 @@
 //!    full-width comparison per ordered triple; `d_ij` is among the `k` nearest when the count is
 //!    below `k` (ties may select more than `k`);
 //! 3. `s_i = Σ_j [selected] · d_ij` by one bit-times-ring product per entry ([`Mpc::select`]);
-//! 4. the upper-median bound of [`crate::norm::within_upper_median`] on the scores.
+//! 4. either the upper-median bound of [`crate::norm::within_upper_median`] on the scores
+//!    ([`within_bound`]), or Multi-Krum's selection ([`lowest`]): the rank of each score among
+//!    all `n`, from one full-width comparison per pair (ties broken by index), and the bit that
+//!    the rank is below `n − drop`, so that exactly the `drop` highest scores fail.
 //!
-//! Only the bits leave the protocol (the caller ANDs them into each model's verdict).
+//! Only the bits leave the protocol (the caller ANDs them into each model's verdict): neither a
+//! score nor a rank is opened.
 //!
 //! Ranges: with every weight within `±2^b` ring units, a distance is below `L · 2^(2b + 2)`
 //! for `L` weights, a score below `k` times that, and `factor_int(factor)` times a score must stay
@@ -42,6 +46,31 @@ pub fn within_bound<P: Mpc>(p: &mut P, models: &[&P::A], k: usize, factor: f64) 
     if n < 4 || k == 0 {
         return None;
     }
+    let scores = scores(p, models, k);
+    Some(norm::within_upper_median(p, &scores, n, factor))
+}
+
+/// Multi-Krum's selection in shares: for each of `models`, the shared bit that its score (as in
+/// [`within_bound`]) is not among the `drop` highest, ties broken by index so that exactly
+/// `min(drop, n)` bits are clear; `None` when there are fewer than four models, `k` is 0 or
+/// `drop` is 0 (every model passes). Exact under the same range as [`within_bound`] at factor 1.
+pub fn lowest<P: Mpc>(p: &mut P, models: &[&P::A], k: usize, drop: usize) -> Option<P::B> {
+    let n = models.len();
+    if n < 4 || k == 0 || drop == 0 {
+        return None;
+    }
+    let scores = scores(p, models, k);
+    let ranks = crate::median::ranks(p, &scores, n, true);
+    let keep = n.saturating_sub(drop) as u64;
+    // [keep − 1 − r_i ≥ 0] ⇔ r_i < keep; with keep = 0 every bit is clear.
+    let bar = p.public(&vec![keep.wrapping_sub(1); n]);
+    Some(p.drelu(&p.sub(&bar, &ranks)))
+}
+
+/// Krum's score of each of the `n ≥ 2` models, as one shared vector: the summed squared distance
+/// to its `k` nearest others (steps 1–3 of the module docs).
+fn scores<P: Mpc>(p: &mut P, models: &[&P::A], k: usize) -> P::A {
+    let n = models.len();
     let k = k.min(n - 1);
     let d = row_distances(p, models);
     let (mut near, mut far) = (Vec::new(), Vec::new());
@@ -71,8 +100,7 @@ pub fn within_bound<P: Mpc>(p: &mut P, models: &[&P::A], k: usize, factor: f64) 
             ))
         })
         .collect();
-    let scores = p.concat(&scores.iter().collect::<Vec<_>>());
-    Some(norm::within_upper_median(p, &scores, n, factor))
+    p.concat(&scores.iter().collect::<Vec<_>>())
 }
 
 /// The `n × (n − 1)` matrix of squared distances, row `i` holding `d_ij` for `j ≠ i` in order.

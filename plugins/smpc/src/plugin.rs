@@ -11,7 +11,8 @@ use std::time::Instant;
 use securefl_api::layout::ChannelLast;
 use securefl_api::smpc::{DataId, EvalOutcome, EvalQuery, Score};
 use securefl_api::{
-    ImageSet, Metered, ModelSpec, PluginError, ShareId, SmpcCaps, SmpcCtx, SmpcProtocol,
+    ImageSet, Metered, ModelSpec, NeighbourRule, PluginError, ShareId, SmpcCaps, SmpcCtx,
+    SmpcProtocol,
 };
 
 use crate::classwise;
@@ -394,13 +395,18 @@ where
         })
     }
 
-    fn neighbour_bound_kept(
+    fn neighbours_kept(
         &mut self,
         ctx: &SmpcCtx,
         models: &[ShareId],
         k: usize,
-        factor: f64,
+        rule: NeighbourRule,
     ) -> Result<Metered<()>, PluginError> {
+        // The rank compares unscaled scores: as exact as a bound of factor 1.
+        let factor = match rule {
+            NeighbourRule::Bound(factor) => factor,
+            NeighbourRule::Lowest(_) => 1.0,
+        };
         check_factor(&self.name, "neighbour bound", factor)?;
         let name = self.name.clone();
         self.metered(ctx.seed, |p, shared| {
@@ -429,8 +435,11 @@ where
                 ms.push(m);
             }
             let before = p.meter().range_failures;
-            let bits = neighbours::within_bound(p, &ms, k, factor);
-            loud(p, before, &name, "the neighbour bound")?;
+            let bits = match rule {
+                NeighbourRule::Bound(factor) => neighbours::within_bound(p, &ms, k, factor),
+                NeighbourRule::Lowest(drop) => neighbours::lowest(p, &ms, k, drop),
+            };
+            loud(p, before, &name, "the neighbour rule")?;
             if let Some(b) = bits {
                 shared.keep_each(p, models, &b);
             }
