@@ -8,6 +8,7 @@ mod progress;
 mod registry;
 mod run;
 mod sweep;
+mod sweep_view;
 
 use std::io::Write as _;
 use std::path::PathBuf;

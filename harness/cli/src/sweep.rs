@@ -4,13 +4,12 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 use securefl_core::{Config, Plugins};
 use securefl_sweep::cell::display_value;
-use securefl_sweep::{Cell, CellState, Layout, RunOptions, Spec, SweepObserver};
+use securefl_sweep::{Cell, CellState, Layout, RunOptions, Spec};
 
 use crate::Failure;
-use crate::progress::style;
+use crate::sweep_view::SweepView;
 
 /// What `securefl sweep` was asked.
 pub struct SweepArgs {
@@ -43,14 +42,37 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
         jobs: (cpus / workers).max(1),
         spec_dir: spec_dir(&spec.path),
     };
-    let bars = Bars::new(&mine, &layout, workers);
+    on_interrupt(&layout, &mine);
+    let view = SweepView::new(&mine, &layout, workers);
     let (_, failed) =
-        securefl_sweep::run_cells(&layout, &mine, &opts, &bars).map_err(Failure::run)?;
-    bars.finish();
+        securefl_sweep::run_cells(&layout, &mine, &opts, &view).map_err(Failure::run)?;
+    view.finish();
     if args.shard.is_none() {
         securefl_sweep::tables::merge(&layout, &cells).map_err(Failure::run)?;
     }
     report(&layout, &mine, failed, done_before)
+}
+
+/// On Ctrl-C (which the terminal sends to the cells' processes too, so they stop; their
+/// unfinished folders stay `.partial` and are rerun): says how far the sweep got and how to
+/// resume, and exits with 130.
+fn on_interrupt(layout: &Layout, cells: &[Cell]) {
+    use signal_hook::consts::SIGINT;
+    let (layout, cells) = (layout.clone(), cells.to_vec());
+    // Without the handler (signals unavailable) Ctrl-C still stops the sweep, only unannounced.
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT]) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            let done = done(&layout, &cells);
+            eprintln!(
+                "\ninterrupted: {done} of {} cells done; run the same command to resume",
+                cells.len()
+            );
+            std::process::exit(130);
+        }
+    });
 }
 
 /// How many of `cells` are finished.
@@ -265,65 +287,4 @@ fn report(
     }
     let _ = writeln!(out, "next: securefl report {root}");
     Ok(())
-}
-
-/// The multi-progress view: one bar for the cells, one per worker for its cell's rounds.
-struct Bars {
-    multi: MultiProgress,
-    total: ProgressBar,
-    workers: Vec<ProgressBar>,
-}
-
-impl Bars {
-    fn new(cells: &[Cell], layout: &Layout, workers: usize) -> Self {
-        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-        let done = cells
-            .iter()
-            .filter(|c| layout.state(&c.id) == CellState::Done)
-            .count();
-        let total = multi.add(ProgressBar::new(cells.len() as u64));
-        total.set_style(style(
-            "cells  [{bar:30}] {pos}/{len} {msg} ({elapsed}, eta {eta})",
-        ));
-        total.set_position(done as u64);
-        let workers = (0..workers)
-            .map(|_| {
-                let bar = multi.add(ProgressBar::new(0));
-                bar.set_style(style("  {prefix:>16} [{bar:20}] round {pos}/{len} {msg}"));
-                bar
-            })
-            .collect();
-        Self {
-            multi,
-            total,
-            workers,
-        }
-    }
-
-    fn finish(&self) {
-        let _ = self.multi.clear();
-    }
-}
-
-impl SweepObserver for Bars {
-    fn started(&self, worker: usize, cell: &Cell, rounds: usize) {
-        let bar = &self.workers[worker];
-        bar.set_prefix(cell.id.clone());
-        bar.set_length(rounds as u64);
-        bar.set_position(0);
-        bar.set_message(axes(cell));
-    }
-
-    fn progress(&self, worker: usize, round: usize) {
-        self.workers[worker].set_position(round as u64);
-    }
-
-    fn finished(&self, _worker: usize, cell: &Cell, state: &CellState) {
-        self.total.inc(1);
-        if let CellState::Failed { message, .. } = state {
-            self.multi
-                .println(format!("cell {} failed: {message}", cell.id))
-                .ok();
-        }
-    }
 }

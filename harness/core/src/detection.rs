@@ -99,16 +99,11 @@ fn ratio(num: usize, den: usize) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
-/// The header of `detection.csv`.
-pub(crate) const HEADER: &str = "judged,malicious_updates,true_positives,false_negatives,false_positives,\
-true_negatives,tpr,fpr,precision,first_attack_round,first_rejection_round,\
-rounds_to_first_rejection,final_accuracy,final_backdoor_asr";
-
 /// `detection.csv`: one header line and one row.
 pub fn detection_csv(d: &Detection) -> String {
     let opt = |v: Option<f64>| v.map(|x| x.to_string()).unwrap_or_default();
     let opt_n = |v: Option<usize>| v.map(|x| x.to_string()).unwrap_or_default();
-    let mut out = format!("{HEADER}\n");
+    let mut out = format!("{}\n", securefl_results::DETECTION.header());
     let _ = writeln!(
         out,
         "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",

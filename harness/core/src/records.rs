@@ -1,8 +1,8 @@
 //! The rows of the result tables and their CSV form.
 //!
-//! Columns are documented in `results/README.md` (schema [`SCHEMA_VERSION`]); columns ending in
-//! `_s` are wall-clock seconds and are the only ones allowed to differ between two runs of the
-//! same config.
+//! The columns are the result contract's (`securefl_results::schema`, documented in
+//! `results/README.md`, schema [`SCHEMA_VERSION`]); columns ending in `_s` are wall-clock seconds
+//! and are the only ones allowed to differ between two runs of the same config.
 
 use std::fmt::Write as _;
 
@@ -10,8 +10,8 @@ use securefl_api::{CostRecord, Verdict};
 
 use crate::metrics::Metrics;
 
-/// The version of the result tables' schema; bumped when a column's meaning changes.
-pub const SCHEMA_VERSION: u32 = 6;
+use securefl_results::{CLASSES, CLIENTS, ROUNDS};
+pub use securefl_results::{ColumnKind, SCHEMA_VERSION, column_kind, csv_text, without_timing};
 
 /// Wall-clock seconds per phase of a round.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -100,85 +100,6 @@ pub struct ClientRow {
     pub verify: CostRecord,
 }
 
-const ROUND_HEADER: &str = "round,test_accuracy,test_loss,test_balanced_accuracy,test_auc,accepted,rejected,\
-smpc_bytes,smpc_offline_bytes,smpc_messages,smpc_rounds,smpc_max_party_bytes,smpc_party_bytes,consensus_finalized,\
-consensus_latency_us,consensus_messages,consensus_bytes,consensus_rounds,consensus_view_changes,\
-consensus_forks,consensus_reorg_depth,consensus_agreement_us,consensus_by_type,aggregation_bytes,aggregation_offline_bytes,aggregation_messages,aggregation_rounds,\
-aggregation_max_party_bytes,aggregation_party_bytes,train_s,attack_s,defense_s,smpc_compute_s,aggregation_compute_s,\
-consensus_s,eval_s,round_s,backdoor_asr,plaintext_updates,smpc_trunc_failures,smpc_range_failures,smpc_opened,consensus_conflicts,\
-consensus_wrong_content";
-
-const CLIENT_HEADER: &str = "round,hospital,malicious,samples,train_loss,update_norm,verdict,verify_score,\
-verify_bytes,verify_offline_bytes,verify_messages,verify_rounds,verify_max_party_bytes,verify_party_bytes,train_s,\
-verify_compute_s";
-
-const CLASS_HEADER: &str = "round,class,name,support,recall";
-
-/// What a result-table column holds: the type a typed copy of the table (Parquet) gives it.
-/// A CSV cannot tell (a float that happens to be integral is written without a decimal point,
-/// and an empty column has no values at all), so the schema says it, never inference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnKind {
-    /// A signed 64-bit integer (counts, bytes, rounds, microseconds).
-    Int,
-    /// A 64-bit float (metrics, scores, norms; the `_s` wall-clock columns).
-    Float,
-    /// `true` or `false`.
-    Bool,
-    /// Text (names, verdicts, `;`-separated lists).
-    Text,
-}
-
-const FLOAT_COLUMNS: [&str; 14] = [
-    "test_accuracy",
-    "test_loss",
-    "test_balanced_accuracy",
-    "test_auc",
-    "backdoor_asr",
-    "train_loss",
-    "update_norm",
-    "verify_score",
-    "recall",
-    "tpr",
-    "fpr",
-    "precision",
-    "final_accuracy",
-    "final_backdoor_asr",
-];
-const BOOL_COLUMNS: [&str; 3] = ["consensus_finalized", "plaintext_updates", "malicious"];
-const TEXT_COLUMNS: [&str; 7] = [
-    "smpc_opened",
-    "smpc_party_bytes",
-    "aggregation_party_bytes",
-    "verify_party_bytes",
-    "consensus_by_type",
-    "verdict",
-    "name",
-];
-
-/// The kind of a column of `rounds.csv`, `clients.csv`, `classes.csv` or `detection.csv`;
-/// `None` for a name that is not one of their columns.
-pub fn column_kind(name: &str) -> Option<ColumnKind> {
-    let headers = [
-        ROUND_HEADER,
-        CLIENT_HEADER,
-        CLASS_HEADER,
-        crate::detection::HEADER,
-    ];
-    if !headers.iter().any(|h| h.split(',').any(|c| c == name)) {
-        return None;
-    }
-    Some(if name.ends_with("_s") || FLOAT_COLUMNS.contains(&name) {
-        ColumnKind::Float
-    } else if BOOL_COLUMNS.contains(&name) {
-        ColumnKind::Bool
-    } else if TEXT_COLUMNS.contains(&name) {
-        ColumnKind::Text
-    } else {
-        ColumnKind::Int
-    })
-}
-
 /// Messages and bytes by type as one cell, `type:messages:bytes;...` in name order.
 fn by_type_cell(by_type: &[(String, u64, u64)]) -> String {
     by_type
@@ -190,7 +111,7 @@ fn by_type_cell(by_type: &[(String, u64, u64)]) -> String {
 
 /// `rounds.csv`.
 pub fn rounds_csv(rows: &[RoundRow]) -> String {
-    let mut out = format!("{ROUND_HEADER}\n");
+    let mut out = format!("{}\n", ROUNDS.header());
     for r in rows {
         let (t, m, c, a) = (&r.times, &r.test, &r.smpc, &r.aggregation);
         let _ = write!(
@@ -262,7 +183,7 @@ fn cost_cells(c: &CostRecord) -> String {
 
 /// `clients.csv`.
 pub fn clients_csv(rows: &[ClientRow]) -> String {
-    let mut out = format!("{CLIENT_HEADER}\n");
+    let mut out = format!("{}\n", CLIENTS.header());
     for r in rows {
         let v = &r.verify;
         let _ = write!(
@@ -285,7 +206,7 @@ pub fn clients_csv(rows: &[ClientRow]) -> String {
 
 /// `classes.csv`: recall per class and round.
 pub fn classes_csv(rows: &[RoundRow], names: &[String]) -> String {
-    let mut out = format!("{CLASS_HEADER}\n");
+    let mut out = format!("{}\n", CLASSES.header());
     for r in rows {
         for (c, name) in names.iter().enumerate() {
             let _ = writeln!(
@@ -301,78 +222,14 @@ pub fn classes_csv(rows: &[RoundRow], names: &[String]) -> String {
     out
 }
 
-/// A result table without its wall-clock (`_s`) columns: what must be identical between two
-/// runs of the same config.
-pub fn without_timing(csv: &str) -> String {
-    let mut lines = csv.lines();
-    let Some(header) = lines.next() else {
-        return String::new();
-    };
-    let names: Vec<&str> = header.split(',').collect();
-    let keep: Vec<usize> = (0..names.len())
-        .filter(|&i| !names[i].ends_with("_s"))
-        .collect();
-    let pick = |line: &str| {
-        let fields: Vec<&str> = line.split(',').collect();
-        keep.iter()
-            .filter_map(|&i| fields.get(i).copied())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    std::iter::once(pick(header))
-        .chain(lines.map(pick))
-        .map(|l| l + "\n")
-        .collect()
-}
-
 /// An empty field for a missing value.
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// Quotes a text field when it holds a comma or a quote.
-fn csv_text(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timing_columns_are_dropped_by_name() {
-        assert_eq!(
-            without_timing("round,a_s,x,round_s\n1,0.5,7,2.0\n"),
-            "round,x\n1,7\n"
-        );
-    }
-
-    #[test]
-    fn every_kind_list_names_real_columns() {
-        for name in FLOAT_COLUMNS
-            .iter()
-            .chain(&BOOL_COLUMNS)
-            .chain(&TEXT_COLUMNS)
-        {
-            assert!(column_kind(name).is_some(), "{name} is in no table");
-        }
-        assert_eq!(column_kind("round_s"), Some(ColumnKind::Float));
-        assert_eq!(column_kind("smpc_bytes"), Some(ColumnKind::Int));
-        assert_eq!(column_kind("tpr"), Some(ColumnKind::Float));
-        assert_eq!(column_kind("malicious"), Some(ColumnKind::Bool));
-        assert_eq!(column_kind("verdict"), Some(ColumnKind::Text));
-        assert_eq!(column_kind("no_such_column"), None);
-    }
-
-    #[test]
-    fn text_fields_are_quoted_when_needed() {
-        assert_eq!(csv_text("normal, benign"), "\"normal, benign\"");
-        assert_eq!(csv_text("platelet"), "platelet");
-    }
 
     #[test]
     fn headers_and_rows_have_the_same_width() {

@@ -10,7 +10,6 @@
 //! nothing. Any other existing `OUT` is refused before the run starts.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::RunError;
@@ -64,7 +63,7 @@ impl RunDir {
         self.write("global_model.f32", &model)?;
         self.write("manifest.toml", manifest.as_bytes())?;
         check_out(&self.out)?;
-        let old = sibling(&self.out, ".old");
+        let old = securefl_results::io::sibling(&self.out, ".old");
         if old.exists() {
             fs::remove_dir_all(&old).map_err(|e| RunError::io(&old, e))?;
         }
@@ -128,34 +127,14 @@ pub fn check_out(out: &Path) -> Result<(), RunError> {
     )))
 }
 
-/// `OUT.partial`.
+/// Where a run writes until it completes: `OUT.partial` (the result contract's).
 pub fn partial_path(out: &Path) -> PathBuf {
-    sibling(out, ".partial")
-}
-
-/// `OUT` with `suffix` appended to its last component.
-fn sibling(out: &Path, suffix: &str) -> PathBuf {
-    let mut name = out
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(suffix);
-    out.with_file_name(name)
+    securefl_results::partial_path(out)
 }
 
 /// Writes `path` through a temporary sibling and a rename, so readers see old or new, never half.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    let mut tmp_name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let mut f = fs::File::create(&tmp).map_err(|e| RunError::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .map_err(|e| RunError::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| RunError::io(path, e))
+    securefl_results::write_atomic(path, bytes).map_err(|e| RunError::io(&e.path, e.source))
 }
 
 #[cfg(test)]

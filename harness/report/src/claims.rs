@@ -189,7 +189,7 @@ pub fn splice(readme: &Path, name: &str, block: &str) -> Result<(), ReportError>
         ));
     };
     let new = format!("{}{begin}\n{block}{}", &text[..a], &text[b..]);
-    std::fs::write(readme, new).map_err(|e| ReportError::io(readme, &e))
+    crate::write(readme, new)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::data::Sweep;
 /// Writes `table-summary.tex`.
 pub fn all(s: &Sweep, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let path = out.join("table-summary.tex");
-    std::fs::write(&path, summary(s)).map_err(|e| ReportError::io(&path, &e))?;
+    crate::write(&path, summary(s))?;
     Ok(vec![path])
 }
 

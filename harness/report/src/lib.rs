@@ -43,6 +43,13 @@ impl ReportError {
     }
 }
 
+/// Writes a report file atomically (the result contract's [`securefl_results::write_atomic`]),
+/// so that a README or table is never left half-written.
+pub(crate) fn write(path: &Path, bytes: impl AsRef<[u8]>) -> Result<(), ReportError> {
+    securefl_results::write_atomic(path, bytes.as_ref())
+        .map_err(|e| ReportError::io(&e.path, &e.source))
+}
+
 impl fmt::Display for ReportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.path.display(), self.message)
@@ -94,7 +101,7 @@ pub fn report(
     match claims::block(&sweep, dir)? {
         Some(block) => {
             let path = out.join("claims.md");
-            std::fs::write(&path, &block).map_err(|e| ReportError::io(&path, &e))?;
+            write(&path, &block)?;
             written.files.push(path);
             if let Some(into) = claims_into {
                 claims::splice(into.file, into.block, &block)?;
@@ -108,7 +115,7 @@ pub fn report(
     }
     if let Some(md) = results::table(&sweep, &results::Base::read(&sweep, dir)) {
         let path = out.join("results.md");
-        std::fs::write(&path, &md).map_err(|e| ReportError::io(&path, &e))?;
+        write(&path, &md)?;
         written.files.push(path);
         if let Some(into) = tables_into {
             claims::splice(into.file, into.block, &md)?;

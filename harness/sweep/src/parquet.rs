@@ -14,7 +14,7 @@ use polars::prelude::{
     CsvReadOptions, DataFrame, DataType, KeyValueMetadata, ParquetCompression, ParquetReader,
     ParquetWriter, Schema, SerReader as _,
 };
-use securefl_core::records::{ColumnKind, SCHEMA_VERSION, column_kind};
+use securefl_results::{ColumnKind, SCHEMA_VERSION, column_kind};
 
 use crate::cell::Cell;
 use crate::tables::THREAT_COLUMNS;

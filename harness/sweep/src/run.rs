@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use securefl_core::rundir::write_atomic;
+use securefl_results::write_atomic;
 
 use crate::cell::Cell;
 use crate::layout::{CellState, Layout};
@@ -119,7 +119,7 @@ fn run_cell(
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()?;
-    let partial_rounds = securefl_core::rundir::partial_path(&out).join("rounds.csv");
+    let partial_rounds = securefl_results::partial_path(&out).join("rounds.csv");
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;

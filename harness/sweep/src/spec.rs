@@ -54,9 +54,26 @@ pub const CONFIG_KEYS: [&str; 15] = [
     "consensus",
 ];
 
-/// A spec that cannot be used: the file, the line when known, and the problem (the run
-/// config's error type, so both print as `FILE:LINE: problem`).
-pub use securefl_core::config::ConfigError as SpecError;
+/// A spec that cannot be used: the file, the line when known, and the problem; it prints as
+/// `FILE:LINE: problem`, as a run config's error does.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct SpecError {
+    /// The spec file.
+    pub path: PathBuf,
+    /// The 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
 
 /// One swept field: a dotted config path and its values, in spec order. A linked axis joins
 /// paths with `+` and each of its values is a list with one value per path.

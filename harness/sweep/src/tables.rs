@@ -9,24 +9,25 @@
 
 use std::fmt::Write as _;
 
-use securefl_core::rundir::write_atomic;
+use securefl_results::write_atomic;
 
 use crate::cell::{self, Cell, display_value};
 use crate::layout::{CellState, Layout};
 use crate::{parquet, summary};
 
 /// The per-run tables merged into long tables.
-pub const TABLES: [&str; 4] = ["rounds.csv", "clients.csv", "classes.csv", "detection.csv"];
+pub const TABLES: [&str; 4] = {
+    use securefl_results::{CLASSES, CLIENTS, DETECTION, ROUNDS};
+    [ROUNDS.file, CLIENTS.file, CLASSES.file, DETECTION.file]
+};
 
 /// The threat-model columns every merged row carries (from `[threat_model]` of the cell's
 /// manifest): SMPC security model and parties, consensus fault model, attacker knowledge, and
 /// whether the defense read updates in the clear.
-pub const THREAT_COLUMNS: [&str; 4] = [
-    "threat_smpc",
-    "threat_consensus",
-    "threat_attacker",
-    "threat_plaintext",
-];
+pub const THREAT_COLUMNS: [&str; 4] = {
+    let t = securefl_results::THREAT_COLUMNS;
+    [t[0].name, t[1].name, t[2].name, t[3].name]
+};
 const THREAT_KEYS: [&str; 4] = ["smpc", "consensus", "attacker", "plaintext_updates"];
 
 /// Writes `cells.csv` and the merged tables into the layout's root; returns the number of

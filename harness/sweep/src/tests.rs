@@ -301,7 +301,7 @@ fn a_grid_axis_replaces_the_shared_axis_of_its_path() {
 #[test]
 fn axis_columns_are_typed_by_their_values() {
     use crate::parquet::kind_of;
-    use securefl_core::records::ColumnKind;
+    use securefl_results::ColumnKind;
     let cells = expand(&parse(SPEC, None).unwrap());
     assert_eq!(kind_of("seed", &cells), ColumnKind::Int);
     assert_eq!(kind_of("dataset.flag", &cells), ColumnKind::Text);

@@ -56,9 +56,15 @@ impl Sweep {
     }
 
     fn run(&self, data: &Path, out: &str, extra: &[&str]) -> String {
+        self.run_both(data, out, extra).0
+    }
+
+    /// Runs to success; stdout and stderr.
+    fn run_both(&self, data: &Path, out: &str, extra: &[&str]) -> (String, String) {
         let o = self.command(data, out, extra).output().unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8_lossy(&o.stdout).into_owned()
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{stderr}");
+        (String::from_utf8_lossy(&o.stdout).into_owned(), stderr)
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -137,8 +143,20 @@ fn assert_parquet_matches_csv(out: &Path) {
 fn a_sweep_runs_every_cell_once_and_a_second_run_is_a_no_op() {
     let Some(real) = real_data_dir() else { return };
     let s = Sweep::new();
-    let stdout = s.run(&real, "a", &["--workers", "2"]);
+    let (stdout, stderr) = s.run_both(&real, "a", &["--workers", "2"]);
     assert!(stdout.contains("4 of 4 cells done, 0 failed"), "{stdout}");
+    // Not a terminal: one line per finished cell, and the status file says all are done.
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(" done in ")).collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("[4/4] cell ")),
+        "{stderr}"
+    );
+    let status = std::fs::read_to_string(s.path("a/status.toml")).unwrap();
+    assert!(
+        status.contains("cells = 4\ndone = 4\nfailed = 0\nrunning = []"),
+        "{status}"
+    );
     let cells = std::fs::read_to_string(s.path("a/cells.csv")).unwrap();
     assert_eq!(
         cells.lines().next(),
@@ -207,24 +225,11 @@ fn a_sweep_killed_midway_resumes_to_the_tables_of_an_uninterrupted_one() {
         .unwrap();
     // Kill the sweep and its running cell once one cell has finished and the next has begun.
     let cells = s.path("killed/cells");
-    let t0 = Instant::now();
-    loop {
-        let finished = count(&cells, |n| n.len() == 16);
-        let running = count(&cells, |n| n.ends_with(".partial"));
-        if (finished >= 1 && running >= 1) || t0.elapsed() > Duration::from_secs(300) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(|| {
+        count(&cells, |n| n.len() == 16) >= 1 && count(&cells, |n| n.ends_with(".partial")) >= 1
+    });
     // SIGKILL to the sweep's process group: the sweep and its running cell die at once.
-    let group = format!("kill -9 -{}", child.id());
-    assert!(
-        Command::new("sh")
-            .args(["-c", &group])
-            .status()
-            .unwrap()
-            .success()
-    );
+    signal_group(child.id(), "-9");
     child.wait().unwrap();
     assert!(
         count(&cells, |n| n.len() == 16) < 4,
@@ -232,6 +237,46 @@ fn a_sweep_killed_midway_resumes_to_the_tables_of_an_uninterrupted_one() {
     );
     s.run(&real, "killed", &["--workers", "1"]);
     assert_eq!(s.tables("killed"), s.tables("whole"));
+}
+
+/// Polls `ready` every 50 ms, for at most five minutes.
+fn wait_for(ready: impl Fn() -> bool) {
+    let t0 = Instant::now();
+    while !ready() && t0.elapsed() < Duration::from_secs(300) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends `signal` (`-9`, `-INT`) to the process group led by `leader`.
+fn signal_group(leader: u32, signal: &str) {
+    let group = format!("kill {signal} -{leader}");
+    let status = Command::new("sh").args(["-c", &group]).status().unwrap();
+    assert!(status.success(), "{group}");
+}
+
+#[test]
+fn ctrl_c_says_how_far_the_sweep_got_and_how_to_resume() {
+    let Some(real) = real_data_dir() else { return };
+    let s = Sweep::new();
+    let child = s
+        .command(&real, "stopped", &["--workers", "1"])
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cells = s.path("stopped/cells");
+    wait_for(|| count(&cells, |n| n.ends_with(".partial")) >= 1);
+    // SIGINT to the sweep's process group, as a terminal's Ctrl-C sends it.
+    signal_group(child.id(), "-INT");
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted: ")
+            && stderr.contains(" of 4 cells done; run the same command to resume"),
+        "{stderr}"
+    );
 }
 
 #[test]
