@@ -149,6 +149,33 @@ fn round_sum(s: &Sweep, r: &[String], column: &str) -> u64 {
         .sum()
 }
 
+/// The value of `field` in a linked axis column (`attack+adversary.fraction+defense`, its values
+/// joined by ` + `); `None` when the column does not link it.
+fn field(column: &str, value: &str, field: &str) -> Option<String> {
+    let fields: Vec<&str> = column.split('+').collect();
+    let at = fields
+        .iter()
+        .position(|f| *f == field)
+        .filter(|_| fields.len() > 1)?;
+    value.split(" + ").nth(at).map(str::to_owned)
+}
+
+/// A linked axis value without `field`'s part (the value itself for any other column).
+fn without_field(column: &str, value: &str, field: &str) -> String {
+    let fields: Vec<&str> = column.split('+').collect();
+    match fields.iter().position(|f| *f == field) {
+        Some(at) if fields.len() > 1 => {
+            let parts: Vec<&str> = value.split(" + ").collect();
+            let kept: Vec<&str> = (0..parts.len())
+                .filter(|&i| i != at)
+                .map(|i| parts[i])
+                .collect();
+            kept.join(" + ")
+        }
+        _ => value.to_owned(),
+    }
+}
+
 /// One group's labels and metrics.
 struct Row {
     dataset: String,
@@ -167,9 +194,17 @@ impl Row {
             .header
             .iter()
             .filter(|c| c.contains("attack") && !c.starts_with("threat_"))
-            .map(|c| short(t.get(r, c)))
+            .map(|c| short(&without_field(c, t.get(r, c), "defense")))
             .filter(|v| !v.is_empty())
             .collect();
+        let defense = match t.col("defense") {
+            Some(_) => t.get(r, "defense").to_owned(),
+            None => t
+                .header
+                .iter()
+                .find_map(|c| field(c, t.get(r, c), "defense"))
+                .unwrap_or_default(),
+        };
         let others = other_axes(s)
             .into_iter()
             .map(|c| short(t.get(r, c)))
@@ -192,7 +227,7 @@ impl Row {
             dataset: or_base(t.get(r, DATASET).to_owned(), &base.dataset),
             others,
             attack: or_base(attack.join(", "), &base.attack),
-            defense: short(t.get(r, "defense")),
+            defense: short(&defense),
             threat,
             metrics: BTreeMap::new(),
         }
@@ -279,6 +314,20 @@ mod tests {
             "| p | lie + 0.3 | smpc-verify | 0.850 [0.840, 0.860] | — | 0.500 | — | — | 3 | semi-honest, omniscient, false |"
         );
         assert!(lines[3].contains("| fedavg | 0.800 (n < 3) |"), "{md}");
+    }
+
+    #[test]
+    fn a_linked_defense_gets_the_defense_column() {
+        let summary = Table::parse(
+            "group,dataset.flag,attack+adversary.fraction+defense,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,metric,n,mean,std,ci95_low,ci95_high\n\
+             a,p,\"{ kind = \"\"lie\"\" } + 0.3 + multi-krum\",plaintext,trusted,omniscient,true,test_accuracy,1,0.8,,,\n",
+        )
+        .unwrap();
+        let md = rendered(summary, Table::parse("cell\n").unwrap());
+        assert!(
+            md.contains("| p | lie + 0.3 | multi-krum | 0.800 (n < 3) |"),
+            "{md}"
+        );
     }
 
     #[test]
