@@ -1,8 +1,10 @@
 //! Grid sweeps: a TOML spec ([`spec`]) expanded into cells with stable ids ([`cell`]), run as
 //! `securefl run` child processes in parallel and resumed after a crash ([`run`], [`layout`]),
-//! and merged into long tables ([`tables`]) in CSV and Parquet ([`parquet`]).
+//! and merged into long tables ([`tables`]): Polars DataFrames typed by the result contract
+//! ([`frames`]), written as CSV and Parquet ([`parquet`]).
 
 pub mod cell;
+pub mod frames;
 pub mod layout;
 pub mod parquet;
 pub mod run;

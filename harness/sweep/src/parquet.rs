@@ -53,7 +53,8 @@ fn axis_kind(name: &str, cells: &[Cell]) -> Option<ColumnKind> {
     })
 }
 
-fn dtype(kind: ColumnKind) -> DataType {
+/// The Polars type of a column kind.
+pub(crate) fn dtype(kind: ColumnKind) -> DataType {
     match kind {
         ColumnKind::Int => DataType::Int64,
         ColumnKind::Float => DataType::Float64,
@@ -81,6 +82,11 @@ pub fn csv_to_parquet(
         .into_reader_with_file_handle(Cursor::new(csv.as_bytes()))
         .finish()
         .map_err(|e| format!("{table}: reading it for Parquet: {e}"))?;
+    frame_to_parquet(&mut frame, table)
+}
+
+/// The Parquet bytes of a typed frame, with the schema version and table name as metadata.
+pub fn frame_to_parquet(frame: &mut DataFrame, table: &str) -> Result<Vec<u8>, String> {
     let metadata = KeyValueMetadata::from_static(vec![
         ("securefl.schema".to_owned(), SCHEMA_VERSION.to_string()),
         ("securefl.table".to_owned(), table.to_owned()),
@@ -89,7 +95,7 @@ pub fn csv_to_parquet(
     ParquetWriter::new(&mut bytes)
         .with_compression(ParquetCompression::Zstd(None))
         .with_key_value_metadata(Some(metadata))
-        .finish(&mut frame)
+        .finish(frame)
         .map_err(|e| format!("{table}: writing Parquet: {e}"))?;
     Ok(bytes)
 }

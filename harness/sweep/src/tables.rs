@@ -13,7 +13,7 @@ use securefl_results::write_atomic;
 
 use crate::cell::{self, Cell, display_value};
 use crate::layout::{CellState, Layout};
-use crate::{parquet, summary};
+use crate::{frames, parquet, summary};
 
 /// The per-run tables merged into long tables.
 pub const TABLES: [&str; 4] = {
@@ -42,7 +42,24 @@ pub fn merge(layout: &Layout, cells: &[Cell]) -> Result<usize, String> {
         .filter(|c| layout.state(&c.id) == CellState::Done)
         .collect();
     for table in TABLES {
-        write(table, &long_table(layout, &done, &axes, table)?)?;
+        let mut parts = Vec::with_capacity(done.len());
+        for cell in &done {
+            let path = layout.run_dir(&cell.id).join(table);
+            let csv =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let threat = threat_values(layout, cell)?;
+            let path = path.display().to_string();
+            parts.push(frames::CellTable {
+                cell,
+                threat,
+                path,
+                csv,
+            });
+        }
+        match frames::long_frame(&parts, &axes, cells)? {
+            Some(mut frame) => write_frame(layout, table, &mut frame)?,
+            None => write(table, "")?,
+        }
     }
     let mut rows = Vec::new();
     for cell in &done {
@@ -78,6 +95,20 @@ fn write(layout: &Layout, cells: &[Cell], name: &str, text: &str) -> Result<(), 
     }
     let bytes = parquet::csv_to_parquet(text, stem, |c| parquet::kind_of(c, cells))?;
     write_atomic(&path, &bytes).map_err(|e| e.to_string())
+}
+
+/// Writes a merged frame as `NAME.csv` and `NAME.parquet`, each atomically.
+fn write_frame(
+    layout: &Layout,
+    name: &str,
+    frame: &mut polars::prelude::DataFrame,
+) -> Result<(), String> {
+    let root = layout.root();
+    let stem = name.trim_end_matches(".csv");
+    let csv = frames::to_csv(frame).map_err(|e| format!("{stem}: {e}"))?;
+    write_atomic(&root.join(name), csv.as_bytes()).map_err(|e| e.to_string())?;
+    let bytes = parquet::frame_to_parquet(frame, stem)?;
+    write_atomic(&root.join(format!("{stem}.parquet")), &bytes).map_err(|e| e.to_string())
 }
 
 /// `cell,index,grid,status,error,<axes…>,<threat columns>`, one row per cell.
@@ -140,46 +171,6 @@ fn threat_values(layout: &Layout, cell: &Cell) -> Result<Vec<String>, String> {
         .iter()
         .map(|k| threat.get(*k).map(display_value).unwrap_or_default())
         .collect())
-}
-
-/// One long table: the header of the first finished cell, prefixed with the cell columns.
-fn long_table(
-    layout: &Layout,
-    done: &[&Cell],
-    axes: &[&str],
-    table: &str,
-) -> Result<String, String> {
-    let mut out = String::new();
-    let mut header: Option<String> = None;
-    for cell in done {
-        let path = layout.run_dir(&cell.id).join(table);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut lines = text.lines();
-        let head = lines.next().unwrap_or_default();
-        match &header {
-            None => {
-                out.push_str("cell");
-                axes.iter().for_each(|a| out.extend([",", &csv_field(a)]));
-                THREAT_COLUMNS.iter().for_each(|c| out.extend([",", c]));
-                let _ = writeln!(out, ",{head}");
-                header = Some(head.to_owned());
-            }
-            Some(h) if h != head => {
-                return Err(format!(
-                    "{}: its columns differ from the other cells' (a run from another schema version?); rerun it or move it out",
-                    path.display()
-                ));
-            }
-            Some(_) => {}
-        }
-        let threat = threat_fields(layout, cell)?;
-        let prefix = format!("{}{}{threat}", cell.id, axis_fields(cell, axes));
-        for line in lines.filter(|l| !l.is_empty()) {
-            let _ = writeln!(out, "{prefix},{line}");
-        }
-    }
-    Ok(out)
 }
 
 /// `,<value>` for each axis column (empty where the cell's grid lacks the axis).

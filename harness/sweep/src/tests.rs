@@ -310,3 +310,55 @@ fn axis_columns_are_typed_by_their_values() {
     assert_eq!(kind_of("threat_plaintext", &cells), ColumnKind::Bool);
     assert_eq!(kind_of("not-a-column", &cells), ColumnKind::Text);
 }
+
+#[test]
+fn a_long_frame_is_typed_by_the_contract_and_refuses_mixed_headers() {
+    use crate::frames::{CellTable, long_frame, to_csv};
+    use polars::prelude::DataType;
+    let cells = expand(&parse(SPEC, None).unwrap());
+    let axes = ["dataset.flag", "attack", "seed"];
+    let part = |i: usize, csv: &str| CellTable {
+        cell: &cells[i],
+        threat: vec![
+            "plaintext".into(),
+            "trusted".into(),
+            "own".into(),
+            "true".into(),
+        ],
+        path: format!("cell{i}/classes.csv"),
+        csv: csv.into(),
+    };
+    let a = "round,class,name,support,recall\n1,0,\"normal, benign\",10,1\n1,1,malignant,5,\n";
+    let b = "round,class,name,support,recall\n1,0,\"normal, benign\",10,0.5\n";
+    let mut frame = long_frame(&[part(0, a), part(4, b)], &axes, &cells)
+        .unwrap()
+        .unwrap();
+    assert_eq!(frame.height(), 3);
+    let dtype = |name: &str| frame.column(name).unwrap().dtype().clone();
+    assert_eq!(dtype("seed"), DataType::Int64);
+    assert_eq!(dtype("recall"), DataType::Float64);
+    assert_eq!(dtype("support"), DataType::Int64);
+    assert_eq!(dtype("threat_plaintext"), DataType::Boolean);
+    let csv = to_csv(&mut frame).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "cell,dataset.flag,attack,seed,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,round,class,name,support,recall"
+    );
+    assert!(
+        lines[1].ends_with(",true,1,0,\"normal, benign\",10,1.0"),
+        "{csv}"
+    );
+    assert!(lines[2].ends_with(",1,1,malignant,5,"), "{csv}");
+    assert!(
+        lines[3].starts_with(&format!("{},pneumoniamnist,", cells[4].id)),
+        "{csv}"
+    );
+    let other = "round,class,support,recall\n1,0,10,1\n";
+    let err = long_frame(&[part(0, a), part(1, other)], &axes, &cells).unwrap_err();
+    assert!(
+        err.starts_with("cell1/classes.csv: its columns differ"),
+        "{err}"
+    );
+    assert!(long_frame(&[], &axes, &cells).unwrap().is_none());
+}
