@@ -96,6 +96,21 @@ fn curves(
     Ok(())
 }
 
+/// The fewest seeds a confidence interval is drawn from.
+pub const MIN_CI_SEEDS: usize = 3;
+
+/// The seeds' values of a group of `n < 3` seeds, from its mean and sample standard deviation
+/// (exact: one seed is the mean; two are `mean ± std/√2`), to three decimals.
+fn seed_values(mean: f64, std: Option<f64>, n: usize) -> String {
+    match (n, std) {
+        (2, Some(sd)) => {
+            let half = sd / std::f64::consts::SQRT_2;
+            format!("{:.3}, {:.3}", mean - half, mean + half)
+        }
+        _ => format!("{mean:.3}"),
+    }
+}
+
 /// Final test accuracy per group with its bootstrap CI, from `summary.csv` (the rows of this
 /// dataset whose group is one of `groups`).
 fn accuracy(
@@ -126,10 +141,18 @@ fn accuracy(
                 parts.join(" · ")
             };
             groups.iter().any(|(l, _)| *l == label).then_some(())?;
+            let mean = t.num(r, "mean")?;
+            let n = t.num(r, "n").unwrap_or(0.0) as usize;
+            let (label, interval) = if n >= MIN_CI_SEEDS {
+                (label, t.num(r, "ci95_low").zip(t.num(r, "ci95_high")))
+            } else {
+                let seeds = seed_values(mean, t.num(r, "std"), n);
+                (format!("{label} (n={n}: {seeds})"), None)
+            };
             Some(Bar {
                 label,
-                value: t.num(r, "mean")?,
-                interval: t.num(r, "ci95_low").zip(t.num(r, "ci95_high")),
+                value: mean,
+                interval,
             })
         })
         .collect();
@@ -141,7 +164,16 @@ fn accuracy(
         return Ok(());
     }
     let stem = out.join(format!("fig3-{tag}-final-accuracy"));
-    let title = format!("final test accuracy (mean, 95% bootstrap CI over seeds) — {tag}");
+    let title = format!("final test accuracy over seeds — {tag}");
+    let caption = format!(
+        "Final test accuracy ({tag}): the mean over seeds; error bars are the 95% percentile \
+         bootstrap CI of that mean (2,000 resamples from a stream seeded by the group and metric \
+         names), drawn only for groups of at least {MIN_CI_SEEDS} seeds. A group with fewer shows \
+         its mean without an interval, and its label lists n and each seed's value.\n"
+    );
+    let caption_path = stem.with_extension("txt");
+    crate::write(&caption_path, caption)?;
+    w.files.push(caption_path);
     w.files.extend(both!(&stem, |a| chart::bars(
         a,
         &title,
@@ -339,6 +371,14 @@ pub fn roc_points(scored: &[(f64, bool)], pos: f64, neg: f64) -> Vec<(f64, f64)>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fewer_than_three_seeds_show_their_values_not_an_interval() {
+        // Two seeds 0.70 and 0.80: mean 0.75, sample std 0.0707.
+        let sd = (2.0f64 * 0.05 * 0.05).sqrt();
+        assert_eq!(seed_values(0.75, Some(sd), 2), "0.700, 0.800");
+        assert_eq!(seed_values(0.75, None, 1), "0.750");
+    }
 
     #[test]
     fn roc_of_a_perfect_and_a_useless_score() {

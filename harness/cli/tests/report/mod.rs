@@ -86,6 +86,11 @@ fn a_report_draws_every_figure_and_the_summary_table() {
             "{stem}.svg"
         );
     }
+    let caption = std::fs::read_to_string(report.join("fig3-all-final-accuracy.txt")).unwrap();
+    assert!(
+        caption.contains("95% percentile bootstrap CI") && caption.contains("at least 3 seeds"),
+        "{caption}"
+    );
     let tex = std::fs::read_to_string(report.join("table-summary.tex")).unwrap();
     assert!(
         tex.contains("\\toprule") && tex.contains("\\bottomrule"),
