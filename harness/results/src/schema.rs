@@ -6,7 +6,7 @@
 //! Columns are only ever appended; a change of meaning or order bumps [`SCHEMA_VERSION`].
 
 /// The result schema: recorded in every manifest (`[run] schema`) and every Parquet file.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// What a result-table column holds: the type a typed copy of the table (Parquet) gives it.
 /// A CSV cannot tell (a float that happens to be integral is written without a decimal point,

@@ -1,7 +1,9 @@
 //! The merged long tables as Polars DataFrames: each finished cell's run table read with the
-//! result contract's column types (never inferred), the cell's id, axis values (typed by the
-//! cells' values) and threat model added as columns, and the cells stacked in cell order. One
-//! frame gives both the CSV and the Parquet copy, so the two cannot disagree.
+//! result contract's column types (never inferred), the cell's id, grid and dataset, its axis
+//! values (typed by the cells' values), one typed column per field of a linked or plugin axis
+//! (`attack.kind`, `attack.scale`, `adversary.fraction`, for grouping) and its threat model added
+//! as columns, and the cells stacked in cell order. One frame gives both the CSV and the Parquet
+//! copy, so the two cannot disagree.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -40,6 +42,7 @@ pub fn long_frame(
         return Ok(None);
     };
     let header = first.csv.lines().next().unwrap_or_default();
+    let fields = field_columns(parts, axes);
     let mut out: Option<DataFrame> = None;
     for part in parts {
         if part.csv.lines().next().unwrap_or_default() != header {
@@ -48,7 +51,7 @@ pub fn long_frame(
                 part.path
             ));
         }
-        let frame = cell_frame(part, axes, cells)?;
+        let frame = cell_frame(part, axes, &fields, cells)?;
         match &mut out {
             None => out = Some(frame),
             Some(all) => {
@@ -61,13 +64,36 @@ pub fn long_frame(
 }
 
 /// One cell's table, typed, behind its id, axis and threat columns.
-fn cell_frame(part: &CellTable<'_>, axes: &[&str], cells: &[Cell]) -> Result<DataFrame, String> {
+fn cell_frame(
+    part: &CellTable<'_>,
+    axes: &[&str],
+    fields: &[Field],
+    cells: &[Cell],
+) -> Result<DataFrame, String> {
     let table = read_typed(&part.csv).map_err(|e| format!("{}: {e}", part.path))?;
     let n = table.height();
-    let mut columns = vec![Column::new("cell".into(), vec![part.cell.id.clone(); n])];
+    let dataset = part
+        .cell
+        .config
+        .get("dataset")
+        .and_then(|d| d.get("flag"))
+        .cloned();
+    let grid = toml::Value::Integer(part.cell.grid as i64);
+    let mut columns = vec![
+        Column::new("cell".into(), vec![part.cell.id.clone(); n]),
+        constant("grid", Some(&grid), ColumnKind::Int, n),
+        constant("dataset", dataset.as_ref(), ColumnKind::Text, n),
+    ];
     for axis in axes {
         let kind = kind_of(axis, cells);
         columns.push(constant(axis, part.cell.value(axis), kind, n));
+    }
+    for f in fields {
+        let value = field_values(part.cell, axes)
+            .into_iter()
+            .find(|(name, _)| *name == f.name)
+            .map(|(_, v)| v);
+        columns.push(constant(&f.name, value.as_ref(), f.kind, n));
     }
     for (name, value) in THREAT_COLUMNS.iter().zip(&part.threat) {
         let v = toml::Value::String(value.clone());
@@ -75,6 +101,74 @@ fn cell_frame(part: &CellTable<'_>, axes: &[&str], cells: &[Cell]) -> Result<Dat
     }
     columns.extend(table.columns().iter().cloned());
     DataFrame::new(n, columns).map_err(|e| format!("{}: {e}", part.path))
+}
+
+/// A grouping column: one field of a linked or plugin axis, and its kind.
+struct Field {
+    name: String,
+    kind: ColumnKind,
+}
+
+/// The grouping fields of a cell's axes, in axis order: each part of a linked axis by its path
+/// (a plugin table by `path.key`, `kind` first), and each key of a plugin axis's table.
+fn field_values(cell: &Cell, axes: &[&str]) -> Vec<(String, toml::Value)> {
+    let mut out = Vec::new();
+    for axis in axes {
+        let Some(value) = cell.value(axis) else {
+            continue;
+        };
+        let paths: Vec<&str> = axis.split('+').collect();
+        let parts: Vec<&toml::Value> = match (paths.len(), value) {
+            (1, v) => vec![v],
+            (_, toml::Value::Array(vs)) => vs.iter().collect(),
+            _ => continue,
+        };
+        for (path, v) in paths.iter().zip(parts) {
+            match v {
+                toml::Value::Table(t) => {
+                    let kind = t.get("kind").into_iter().map(|k| ("kind", k));
+                    let rest = t.iter().filter(|(k, _)| *k != "kind");
+                    for (k, x) in kind.chain(rest.map(|(k, x)| (k.as_str(), x))) {
+                        out.push((format!("{path}.{k}"), x.clone()));
+                    }
+                }
+                v if paths.len() > 1 => out.push(((*path).to_owned(), v.clone())),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The grouping field columns over every part, in order of first appearance, each typed by
+/// its values (text when they differ); a name that is already an axis is left to the axis.
+fn field_columns(parts: &[CellTable<'_>], axes: &[&str]) -> Vec<Field> {
+    let mut names: Vec<String> = Vec::new();
+    let mut kinds: Vec<Option<ColumnKind>> = Vec::new();
+    for part in parts {
+        for (name, v) in field_values(part.cell, axes) {
+            if axes.contains(&name.as_str()) {
+                continue;
+            }
+            let kind = parquet::value_kind(&v);
+            match names.iter().position(|n| *n == name) {
+                Some(i) if kinds[i] != Some(kind) => kinds[i] = Some(ColumnKind::Text),
+                Some(_) => {}
+                None => {
+                    names.push(name);
+                    kinds.push(Some(kind));
+                }
+            }
+        }
+    }
+    names
+        .into_iter()
+        .zip(kinds)
+        .map(|(name, kind)| Field {
+            name,
+            kind: kind.unwrap_or(ColumnKind::Text),
+        })
+        .collect()
 }
 
 /// A column of `n` copies of `value` as `kind` (nulls when absent or unreadable as `kind`).

@@ -39,18 +39,23 @@ pub fn kind_of(name: &str, cells: &[Cell]) -> ColumnKind {
 /// The kind shared by every value of an axis (text when they differ); `None` when no cell
 /// has the axis.
 fn axis_kind(name: &str, cells: &[Cell]) -> Option<ColumnKind> {
-    let mut kinds = cells.iter().filter_map(|c| c.value(name)).map(|v| match v {
-        toml::Value::Integer(_) => ColumnKind::Int,
-        toml::Value::Float(_) => ColumnKind::Float,
-        toml::Value::Boolean(_) => ColumnKind::Bool,
-        _ => ColumnKind::Text,
-    });
+    let mut kinds = cells.iter().filter_map(|c| c.value(name)).map(value_kind);
     let first = kinds.next()?;
     Some(if kinds.all(|k| k == first) {
         first
     } else {
         ColumnKind::Text
     })
+}
+
+/// The kind of a TOML value: integer, float, boolean, or text for anything else.
+pub(crate) fn value_kind(v: &toml::Value) -> ColumnKind {
+    match v {
+        toml::Value::Integer(_) => ColumnKind::Int,
+        toml::Value::Float(_) => ColumnKind::Float,
+        toml::Value::Boolean(_) => ColumnKind::Bool,
+        _ => ColumnKind::Text,
+    }
 }
 
 /// The Polars type of a column kind.

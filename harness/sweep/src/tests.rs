@@ -339,19 +339,27 @@ fn a_long_frame_is_typed_by_the_contract_and_refuses_mixed_headers() {
     assert_eq!(dtype("recall"), DataType::Float64);
     assert_eq!(dtype("support"), DataType::Int64);
     assert_eq!(dtype("threat_plaintext"), DataType::Boolean);
+    assert_eq!(dtype("attack.scale"), DataType::Float64);
+    assert_eq!(dtype("grid"), DataType::Int64);
     let csv = to_csv(&mut frame).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "cell,dataset.flag,attack,seed,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,round,class,name,support,recall"
+        "cell,grid,dataset,dataset.flag,attack,seed,attack.kind,attack.scale,threat_smpc,threat_consensus,threat_attacker,threat_plaintext,round,class,name,support,recall"
     );
+    let none = format!(
+        "{},0,pneumoniamnist,pneumoniamnist,none,42,none,,plaintext,",
+        cells[0].id
+    );
+    assert!(lines[1].starts_with(&none), "{csv}");
+    assert!(lines[3].contains(",sign-flip,4.0,plaintext,"), "{csv}");
     assert!(
         lines[1].ends_with(",true,1,0,\"normal, benign\",10,1.0"),
         "{csv}"
     );
     assert!(lines[2].ends_with(",1,1,malignant,5,"), "{csv}");
     assert!(
-        lines[3].starts_with(&format!("{},pneumoniamnist,", cells[4].id)),
+        lines[3].starts_with(&format!("{},0,pneumoniamnist,", cells[4].id)),
         "{csv}"
     );
     let other = "round,class,support,recall\n1,0,10,1\n";
