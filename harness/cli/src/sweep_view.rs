@@ -65,7 +65,7 @@ impl SweepView {
             if layout.state(&c.id) == CellState::Done {
                 done += 1;
             } else {
-                *left.entry(kind(c)).or_insert(0) += rounds(c);
+                *left.entry(kind(c)).or_insert(0) += c.rounds();
             }
         }
         let total = multi.add(ProgressBar::new(cells.len() as u64));
@@ -209,7 +209,7 @@ impl SweepObserver for SweepView {
             && let Some(n) = t.left.get_mut(&r.kind)
         {
             // Rounds the cell did not report (a failure) no longer wait to run.
-            *n = n.saturating_sub(rounds(cell).saturating_sub(r.rounds));
+            *n = n.saturating_sub(cell.rounds().saturating_sub(r.rounds));
         }
         let failed = matches!(state, CellState::Failed { .. });
         if failed {
@@ -251,15 +251,6 @@ fn kind(cell: &Cell) -> String {
             .to_owned()
     };
     format!("{}/{}", get("dataset", "flag"), get("defense", "kind"))
-}
-
-/// The rounds a cell runs (round 0, the initial model, is not counted).
-fn rounds(cell: &Cell) -> usize {
-    cell.config
-        .get("federation")
-        .and_then(|f| f.get("rounds"))
-        .and_then(toml::Value::as_integer)
-        .map_or(0, |r| r.max(0) as usize)
 }
 
 /// A cell's axis values as short labels: a plugin as its kind and its other values

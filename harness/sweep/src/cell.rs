@@ -87,6 +87,15 @@ impl Cell {
     pub fn value(&self, path: &str) -> Option<&toml::Value> {
         self.axes.iter().find(|(p, _)| p == path).map(|(_, v)| v)
     }
+
+    /// The federated rounds the cell runs (`federation.rounds`; 0 when absent).
+    pub fn rounds(&self) -> usize {
+        self.config
+            .get("federation")
+            .and_then(|f| f.get("rounds"))
+            .and_then(toml::Value::as_integer)
+            .map_or(0, |r| r.max(0) as usize)
+    }
 }
 
 /// The axis columns of a set of cells: every axis path, in order of first appearance.

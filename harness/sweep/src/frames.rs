@@ -88,12 +88,13 @@ fn cell_frame(
         let kind = kind_of(axis, cells);
         columns.push(constant(axis, part.cell.value(axis), kind, n));
     }
+    let values = field_values(part.cell, axes);
     for f in fields {
-        let value = field_values(part.cell, axes)
-            .into_iter()
+        let value = values
+            .iter()
             .find(|(name, _)| *name == f.name)
             .map(|(_, v)| v);
-        columns.push(constant(&f.name, value.as_ref(), f.kind, n));
+        columns.push(constant(&f.name, value, f.kind, n));
     }
     for (name, value) in THREAT_COLUMNS.iter().zip(&part.threat) {
         let v = toml::Value::String(value.clone());

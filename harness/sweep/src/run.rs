@@ -100,12 +100,7 @@ fn run_cell(
         toml::to_string(&config).unwrap_or_default().as_bytes(),
     )
     .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let rounds = config
-        .get("federation")
-        .and_then(|f| f.get("rounds"))
-        .and_then(toml::Value::as_integer)
-        .unwrap_or(0) as usize;
-    observer.started(worker, cell, rounds);
+    observer.started(worker, cell, cell.rounds());
     let out = layout.run_dir(&cell.id);
     let log = std::fs::File::create(layout.log(&cell.id))?;
     let mut child = Command::new(&opts.program)

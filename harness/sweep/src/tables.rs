@@ -185,11 +185,6 @@ fn axis_fields(cell: &Cell, axes: &[&str]) -> String {
         .collect()
 }
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
+/// A CSV field, quoted when it holds a comma, a quote or a line break (the result contract's
+/// quoting).
+pub use securefl_results::csv_text as csv_field;
